@@ -1,0 +1,199 @@
+"""Evaluate zoo checkpoints and write the results into their model cards.
+
+    python -m rcm_demo.evaluate --data-dir ../shared/data/cifar10-jpeg --n 1000 --aa-n 500
+    python -m rcm_demo.evaluate --checkpoints resnet18w16_s1222_x1_avg.at --attacks clean,pgd20
+    python -m rcm_demo.evaluate --table          # markdown table from the cards, nothing is run
+
+Attacks (L-inf 8/255 unless said): clean, fgsm, pgd20 (step 2/255, random start), cw30 (PGD-30 on
+the margin loss, step 0.8/255), l2 (PGD-20, eps 0.5, step 0.1), autoattack (pyautoattack; standard
+ensemble or the subset in --aa-attacks). Images are a fixed seeded subset of the test split (the same
+for every checkpoint), or the bundled 500-image sample when no data set is given. Each metric on a
+card records value, n, standard error, data set, attack settings, command and per-image
+correctness bits (so two models can be compared on the same images).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+
+import torch
+
+from . import attacks as A
+from .data import fixed_subset, load_cifar10, load_sample
+from .metrics import binomial_se
+from .train import Progress
+from .zoo import CheckpointError, get_checkpoint, list_checkpoints, load_model, write_card
+
+EPS = 8 / 255
+
+
+@dataclass(frozen=True)
+class EvalAttack:
+    key: str
+    label: str
+    settings: dict
+
+    def run(self, model, x, y, aa_attacks, generator):
+        s = self.settings
+        if self.key == "clean":
+            return x
+        if self.key == "fgsm":
+            return A.fgsm(model, x, y, eps=s["eps"])
+        if self.key == "autoattack":
+            return A.autoattack(model, x, y, eps=s["eps"], attacks=aa_attacks, generator=generator)
+        return A.pgd(model, x, y, eps=s["eps"], alpha=s["alpha"], steps=s["steps"], norm=s["norm"],
+                     loss=s["loss"], generator=generator)
+
+
+EVAL_ATTACKS = {a.key: a for a in (
+    EvalAttack("clean", "Clean", {}),
+    EvalAttack("fgsm", "FGSM", {"norm": "linf", "eps": EPS}),
+    EvalAttack("pgd20", "PGD-20", {"norm": "linf", "eps": EPS, "alpha": 2 / 255, "steps": 20, "loss": "ce",
+                                   "random_start": True}),
+    EvalAttack("cw30", "CW-L∞ (PGD-30, margin)", {"norm": "linf", "eps": EPS, "alpha": 0.8 / 255, "steps": 30,
+                                                  "loss": "cw", "random_start": True}),
+    EvalAttack("l2", "PGD-20 L2", {"norm": "l2", "eps": 0.5, "alpha": 0.1, "steps": 20, "loss": "ce",
+                                   "random_start": True}),
+    EvalAttack("autoattack", "AutoAttack", {"norm": "linf", "eps": EPS}),
+)}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m rcm_demo.evaluate", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoints", default="all", help="comma-separated names, or 'all'")
+    p.add_argument("--attacks", default=",".join(EVAL_ATTACKS), help=f"comma-separated from {list(EVAL_ATTACKS)}")
+    p.add_argument("--aa-attacks", default="standard", help="'standard' or a comma-separated subset of "
+                   f"{A.AA_ATTACKS}")
+    p.add_argument("--n", type=int, default=1000, help="test images for every attack but AutoAttack")
+    p.add_argument("--aa-n", type=int, default=500, help="test images for AutoAttack (first of the same subset)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the test subset and the attacks")
+    p.add_argument("--data-dir", default="", help="ImageFolder with test/<class>/*")
+    p.add_argument("--data-root", default="", help="torchvision CIFAR-10 root")
+    p.add_argument("--download", action="store_true")
+    p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--csv", default="", help="also write the results here")
+    p.add_argument("--no-update-cards", action="store_true")
+    p.add_argument("--table", action="store_true", help="print the markdown table from the cards and exit")
+    return p.parse_args(argv)
+
+
+def _bits(correct: torch.Tensor) -> str:
+    """Per-image correctness packed as hex (4 images per digit, in subset order)."""
+    b = correct.to(torch.uint8).tolist()
+    b += [0] * (-len(b) % 4)
+    return "".join(f"{b[i] * 8 + b[i + 1] * 4 + b[i + 2] * 2 + b[i + 3]:x}" for i in range(0, len(b), 4))
+
+
+def unpack_bits(hexstr: str, n: int) -> torch.Tensor:
+    bits = [int(c, 16) >> s & 1 for c in hexstr for s in (3, 2, 1, 0)]
+    return torch.tensor(bits[:n], dtype=torch.bool)
+
+
+def evaluate_model(model, x, y, attack: EvalAttack, aa_attacks, seed, batch_size, label=""):
+    g = torch.Generator().manual_seed(seed)
+    bar = Progress(len(y), f"{label} {attack.label}")
+    correct = []
+    for i in range(0, len(y), batch_size):
+        xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+        x_adv = attack.run(model, xb, yb, aa_attacks, g)
+        correct.append(A.predict(model, x_adv).argmax(1).cpu() == yb)
+        bar.update(len(yb))
+    return torch.cat(correct)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    if args.table:
+        print(results_table())
+        return
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    names = list_checkpoints() if args.checkpoints == "all" else args.checkpoints.split(",")
+    keys = args.attacks.split(",")
+    bad = [k for k in keys if k not in EVAL_ATTACKS]
+    if bad:
+        raise SystemExit(f"unknown attack(s) {bad}; choose from {list(EVAL_ATTACKS)}")
+    aa_attacks = "standard" if args.aa_attacks == "standard" else tuple(args.aa_attacks.split(","))
+    if args.data_dir or args.data_root:
+        test = load_cifar10("test", args.data_dir, args.data_root, args.download)
+    else:
+        test = load_sample()
+        print("no --data-dir/--data-root: using the bundled 500-image sample", file=sys.stderr)
+    idx = fixed_subset(len(test), min(args.n, len(test)), args.seed)
+    x, y = test.float(idx), test.y[idx]
+    command = "python -m rcm_demo.evaluate " + " ".join(shlex.quote(a) for a in argv)
+    rows = []
+    for name in names:
+        try:
+            model = load_model(name)
+            ck = get_checkpoint(name)
+        except CheckpointError as e:
+            print(f"skipping: {e}", file=sys.stderr)
+            continue
+        meta = ck.meta
+        row = {"checkpoint": name}
+        for key in keys:
+            att = EVAL_ATTACKS[key]
+            n = min(args.aa_n, len(y)) if key == "autoattack" else len(y)
+            t0 = time.time()
+            correct = evaluate_model(model, x[:n], y[:n], att, aa_attacks, args.seed, args.batch_size, name)
+            acc = correct.float().mean().item()
+            settings = dict(att.settings)
+            if key == "autoattack":
+                settings["attacks"] = list(A.AA_ATTACKS if aa_attacks == "standard" else aa_attacks)
+                settings["package"] = "pyautoattack 0.2.0 (version='standard' settings)"
+            meta.setdefault("metrics", {})[key] = {
+                "value": round(acc, 4), "n": n, "se": round(binomial_se(acc, n), 4),
+                "dataset": test.source, "subset_seed": args.seed, "attack": settings,
+                "seconds": round(time.time() - t0, 1), "device": str(A.model_device(model)),
+                "torch": torch.__version__, "date": datetime.date.today().isoformat(),
+                "command": command, "correct_bits": _bits(correct),
+            }
+            row[key] = acc
+            print(f"{name}: {att.label} {acc:.2%} (n={n}, {time.time() - t0:.0f} s)", file=sys.stderr)
+            if not args.no_update_cards:
+                write_card(ck.card, meta)
+        rows.append(row)
+    print(markdown(rows, keys))
+    if args.csv:
+        with open(args.csv, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=["checkpoint", *keys])
+            w.writeheader()
+            w.writerows(rows)
+
+
+def markdown(rows, keys) -> str:
+    head = "| checkpoint | " + " | ".join(EVAL_ATTACKS[k].label for k in keys) + " |"
+    sep = "|---" * (len(keys) + 1) + "|"
+    body = ["| " + r["checkpoint"] + " | " + " | ".join(f"{100 * r[k]:.1f}" if k in r else "–" for k in keys) + " |"
+            for r in rows]
+    return "\n".join([head, sep, *body])
+
+
+def results_table() -> str:
+    """The README's results table, generated from the cards (accuracy in %, ± one standard error)."""
+    lines = ["| checkpoint | recipe | pool | pre-pool map | MMACs | clean | PGD-20 | AutoAttack |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name in list_checkpoints():
+        m = get_checkpoint(name).meta
+        mets = m.get("metrics", {})
+
+        def cell(k):
+            v = mets.get(k)
+            return f"{100 * v['value']:.1f} ± {100 * v['se']:.1f} (n={v['n']})" if v else "not evaluated"
+        h, w = m["pre_pool_hw"]
+        lines.append(f"| {name} | {m['recipe']} | {m['spec']['pool']} | {h}×{w} | {m['macs'] / 1e6:.0f} | "
+                     f"{cell('clean')} | {cell('pgd20')} | {cell('autoattack')} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

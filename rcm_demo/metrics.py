@@ -1,0 +1,104 @@
+"""Cost and accuracy measurements: parameters, multiply-adds, map sizes, (robust) accuracy.
+
+All functions leave the model as they found it (hooks are removed in ``finally``).
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+from torch import nn
+
+from .attacks import autocast_for, model_device, predict
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+@torch.no_grad()
+def stage_shapes(model: nn.Module, size: int = 32) -> dict[str, tuple[int, ...]]:
+    """Output shape (C, H, W) or (D,) of every named stage for one 32x32 input."""
+    from .probe import capture, stage_names
+
+    names = stage_names(model)
+    x = torch.zeros(1, 3, size, size, device=model_device(model))
+    with capture(model, names) as feats:
+        model(x)
+    return {k: tuple(v.shape[1:]) for k, v in feats.items()}
+
+
+def pre_pool_hw(model: nn.Module) -> tuple[int, int]:
+    c, h, w = stage_shapes(model)["layer4"]
+    return h, w
+
+
+@torch.no_grad()
+def count_macs(model: nn.Module, size: int = 32) -> int:
+    """Multiply-accumulates of one forward pass (convolutions and linear layers)."""
+    total = [0]
+
+    def conv_hook(m, inp, out):
+        total[0] += out[0].numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+
+    def linear_hook(m, inp, out):
+        total[0] += m.in_features * m.out_features
+
+    handles = []
+    try:
+        for m in model.modules():
+            if isinstance(m, nn.Conv2d):
+                handles.append(m.register_forward_hook(conv_hook))
+            elif isinstance(m, nn.Linear):
+                handles.append(m.register_forward_hook(linear_hook))
+        model(torch.zeros(1, 3, size, size, device=model_device(model)))
+    finally:
+        for h in handles:
+            h.remove()
+    return total[0]
+
+
+def accuracy(model, x, y, precision="auto", batch_size=500) -> float:
+    if len(y) == 0:
+        raise ValueError("accuracy of an empty set is undefined")
+    pred = predict(model, x, precision, batch_size).argmax(1).cpu()
+    return (pred == y.cpu()).float().mean().item()
+
+
+def robust_accuracy(model, x, y, attack, batch_size=250, progress=None, **settings) -> float:
+    """Accuracy on ``attack(model, x_batch, y_batch, **settings)``, batch by batch.
+
+    ``progress(done, total)`` is called after every batch (for progress bars).
+    """
+    correct = 0
+    for i in range(0, len(y), batch_size):
+        xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+        x_adv = attack(model, xb, yb, **settings)
+        correct += (predict(model, x_adv).argmax(1).cpu() == yb.cpu()).sum().item()
+        if progress is not None:
+            progress(min(i + batch_size, len(y)), len(y))
+    return correct / len(y)
+
+
+def binomial_se(p: float, n: int) -> float:
+    """Standard error of an accuracy measured on n images (in the same unit as p)."""
+    return math.sqrt(max(p * (1 - p), 0.0) / n) if n else float("nan")
+
+
+def latency_ms(model, batch: int = 1, repeats: int = 20, precision="auto") -> float:
+    """Median wall time of one forward pass, in milliseconds."""
+    device = model_device(model)
+    x = torch.rand(batch, 3, 32, 32, device=device)
+    times = []
+    with torch.no_grad(), autocast_for(device, precision):
+        model(x)
+        for _ in range(repeats):
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            t = time.perf_counter()
+            model(x)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - t)
+    return 1000 * sorted(times)[len(times) // 2]

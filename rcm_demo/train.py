@@ -1,0 +1,332 @@
+"""Train a zoo checkpoint: standard, PGD adversarial (Madry) or TRADES training.
+
+    python -m rcm_demo.train --strides 1122 --recipe at --epochs 5 --at-steps 3 --at-alpha 4/255 \
+        --data-dir ../shared/data/cifar10-jpeg
+    python -m rcm_demo.train ... --resume                  # continue after an interruption
+    torchrun --nproc_per_node=4 -m rcm_demo.train ...      # data-parallel (gloo on CPU, nccl on CUDA)
+
+Every epoch writes ``<run-dir>/<name>/state.pt`` (resume point) and logs clean and PGD-10 accuracy on
+a fixed held-out test batch, so catastrophic overfitting shows up while training. At the end it
+writes ``pretrained/<name>.safetensors`` and the model card (metrics are added by ``evaluate``).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import shlex
+import sys
+import time
+from dataclasses import asdict, dataclass, fields
+from fractions import Fraction
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+from .attacks import autocast_for, pgd
+from .data import fixed_subset, load_cifar10
+from .zoo import PRETRAINED_DIR, ModelSpec, save_checkpoint, sha256_file
+
+
+@dataclass
+class TrainConfig:
+    arch: str = "resnet18"
+    width: int = 16  # base channels (the paper uses 64)
+    strides: str = "1222"  # one digit per stage; "1122" enlarges the final map to 8x8
+    scale: int = 1  # input upsampling inside the model (2 gives 8x8)
+    mode: str = "nearest"
+    pool: str = "avg"  # "avg" or "max" global pooling
+    recipe: str = "std"  # "std", "at" (PGD AT) or "trades"
+    epochs: int = 5
+    batch_size: int = 128  # global batch (split across ranks under torchrun)
+    lr: float = 0.2  # peak learning rate
+    schedule: str = "onecycle"  # "onecycle" (linear up 30%, down to 0), "cosine", "multistep" (paper: x0.1 at 91%, 95%)
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    eps: float = 8 / 255  # L-inf budget on the [0, 1] scale (flags accept "8/255")
+    at_steps: int = 10  # PGD steps in the inner maximisation
+    at_alpha: float = 2 / 255  # PGD step size
+    trades_beta: float = 6.0
+    seed: int = 0
+    data_dir: str = ""  # ImageFolder with train/ and test/ (e.g. ../shared/data/cifar10-jpeg)
+    data_root: str = ""  # torchvision CIFAR-10 root (with --download when online)
+    download: bool = False
+    max_train_images: int = 0  # 0 = all; a smaller number for smoke tests
+    heldout_n: int = 500  # fixed test images for the per-epoch monitor
+    precision: str = "auto"  # "auto": bf16 autocast (CPU) / AMP (CUDA); "fp32"
+    threads: int = 0  # torch CPU threads (0 = all cores)
+    out_dir: str = str(PRETRAINED_DIR)
+    run_dir: str = "runs"
+    resume: bool = False
+
+    @property
+    def spec(self) -> ModelSpec:
+        return ModelSpec(self.arch, self.width, self.strides, self.scale, self.mode, self.pool)
+
+
+def _number(text: str) -> float:
+    return float(Fraction(text)) if "/" in text else float(text)
+
+
+def parse_args(argv=None) -> TrainConfig:
+    p = argparse.ArgumentParser(prog="python -m rcm_demo.train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    for f in fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type == "bool":
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
+        else:
+            typ = {"int": int, "float": _number, "str": str}[f.type]
+            p.add_argument(flag, type=typ, default=f.default)
+    return TrainConfig(**vars(p.parse_args(argv)))
+
+
+# ----------------------------------------------------------------------------- helpers
+def augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """Random crop (zero padding 4) and horizontal flip of a uint8 batch, vectorised."""
+    n = x.shape[0]
+    padded = F.pad(x, (4, 4, 4, 4))
+    oy = torch.randint(0, 9, (n,), generator=g)
+    ox = torch.randint(0, 9, (n,), generator=g)
+    ar = torch.arange(32)
+    rows = (oy[:, None] + ar)[:, None, :, None]  # (N, 1, 32, 1)
+    cols = (ox[:, None] + ar)[:, None, None, :]  # (N, 1, 1, 32)
+    out = padded[torch.arange(n)[:, None, None, None], torch.arange(3)[None, :, None, None], rows, cols]
+    flip = torch.rand(n, generator=g) < 0.5
+    out[flip] = out[flip].flip(3)
+    return out
+
+
+def lr_at(cfg: TrainConfig, progress: float) -> float:
+    """Learning rate at ``progress`` in [0, 1] of the whole run."""
+    if cfg.schedule == "onecycle":
+        return cfg.lr * (progress / 0.3 if progress < 0.3 else max(0.0, (1 - progress) / 0.7))
+    if cfg.schedule == "cosine":
+        import math
+        return cfg.lr * 0.5 * (1 + math.cos(math.pi * progress))
+    if cfg.schedule == "multistep":
+        return cfg.lr * (0.01 if progress >= 0.95 else 0.1 if progress >= 0.91 else 1.0)
+    raise ValueError(f"unknown schedule {cfg.schedule!r}")
+
+
+def trades_adv(model, x, eps, alpha, steps, g, precision):
+    """TRADES inner maximisation: maximise KL(f(x) || f(x')) within the eps-ball."""
+    device = x.device
+    with torch.no_grad(), autocast_for(device, precision):
+        p_clean = F.softmax(model(x).float(), dim=1)
+    x_adv = x + 0.001 * torch.randn(x.shape, generator=g).to(device)
+    for _ in range(steps):
+        x_adv.requires_grad_(True)
+        with autocast_for(device, precision):
+            logp = F.log_softmax(model(x_adv).float(), dim=1)
+        (grad,) = torch.autograd.grad(F.kl_div(logp, p_clean, reduction="sum"), x_adv)
+        with torch.no_grad():
+            x_adv = torch.min(torch.max(x_adv + alpha * grad.sign(), x - eps), x + eps).clamp_(0, 1)
+    return x_adv.detach()
+
+
+def heldout_accuracy(model, x, y, cfg) -> dict:
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), autocast_for(x.device, cfg.precision):
+            clean = (model(x).argmax(1) == y).float().mean().item()
+        x_adv = pgd(model, x, y, eps=cfg.eps, alpha=cfg.eps / 4, steps=10,
+                    generator=torch.Generator().manual_seed(0), precision=cfg.precision)
+        with torch.no_grad(), autocast_for(x.device, cfg.precision):
+            robust = (model(x_adv).argmax(1) == y).float().mean().item()
+    finally:
+        model.train(was_training)
+    return {"clean": clean, "pgd10": robust}
+
+
+class Progress:
+    """A light progress bar: images/s and running loss; one line per 10% when not on a terminal."""
+
+    def __init__(self, total, prefix, enabled=True):
+        self.total, self.prefix, self.enabled = total, prefix, enabled
+        self.t0, self.done, self.last_decile = time.time(), 0, -1
+        self.tty = sys.stderr.isatty()
+
+    def update(self, n, loss=None):
+        self.done += n
+        if not self.enabled:
+            return
+        rate = self.done / max(time.time() - self.t0, 1e-9)
+        frac = self.done / self.total
+        bar = "#" * int(20 * frac)
+        line = f"{self.prefix} [{bar:<20}] {self.done}/{self.total} {rate:,.0f} img/s"
+        line += f" loss {loss:.4f}" if loss is not None else ""
+        if self.tty:
+            print("\r" + line, end="" if self.done < self.total else "\n", file=sys.stderr, flush=True)
+        elif int(10 * frac) > self.last_decile:
+            self.last_decile = int(10 * frac)
+            print(line, file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------- main loop
+def train(cfg: TrainConfig, argv=None) -> dict:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    distributed = world > 1
+    device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu")
+    if distributed:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    rank = dist.get_rank() if distributed else 0
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if cfg.recipe not in ("std", "at", "trades"):
+        raise SystemExit(f"--recipe must be std, at or trades, got {cfg.recipe!r}")
+    spec = cfg.spec
+    name = f"{spec.name}.{cfg.recipe}"
+    log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if rank == 0 else (lambda *a: None)
+
+    train_set = load_cifar10("train", cfg.data_dir, cfg.data_root, cfg.download)
+    test_set = load_cifar10("test", cfg.data_dir, cfg.data_root, cfg.download)
+    xs, ys = train_set.x, train_set.y
+    if cfg.max_train_images:
+        keep = fixed_subset(len(ys), min(cfg.max_train_images, len(ys)), cfg.seed)
+        xs, ys = xs[keep], ys[keep]
+    held = fixed_subset(len(test_set), min(cfg.heldout_n, len(test_set)), seed=1234)
+    memfmt = torch.channels_last if device.type == "cpu" else torch.preserve_format
+    x_held = test_set.float(held).to(device, memory_format=memfmt)
+    y_held = test_set.y[held].to(device)
+
+    torch.manual_seed(cfg.seed)  # parameter initialisation, identical on every rank
+    model = spec.build().to(device, memory_format=memfmt)
+    decay = [p for n, p in model.named_parameters() if p.dim() > 1]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() <= 1]
+    opt = torch.optim.SGD([{"params": decay, "weight_decay": cfg.weight_decay},
+                           {"params": no_decay, "weight_decay": 0.0}],
+                          lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
+    state_path = Path(cfg.run_dir) / name / "state.pt"
+    start_epoch, history, seconds = 0, [], 0.0
+    if cfg.resume and state_path.exists():
+        state = torch.load(state_path, map_location=device, weights_only=True)
+        if state["config"] != asdict(cfg) | {"resume": state["config"]["resume"]}:
+            raise SystemExit(f"{state_path} was written with a different configuration; "
+                             "use the same flags or delete it")
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        start_epoch, history, seconds = state["epoch"], state["history"], state["seconds"]
+        log(f"resumed {name} after epoch {start_epoch} ({seconds:.0f} s so far)")
+    net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
+
+    steps_per_epoch = len(ys) // cfg.batch_size
+    local_bs = cfg.batch_size // world
+    total_steps = steps_per_epoch * cfg.epochs
+    for epoch in range(start_epoch, cfg.epochs):
+        t0 = time.time()
+        g = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)  # same order on every rank
+        perm = torch.randperm(len(ys), generator=g)
+        bar = Progress(steps_per_epoch * cfg.batch_size, f"{name} epoch {epoch + 1}/{cfg.epochs}", rank == 0)
+        model.train()
+        running = 0.0
+        for step in range(steps_per_epoch):
+            idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size][rank * local_bs:(rank + 1) * local_bs]
+            x = augment(xs[idx], g).float().div_(255).to(device, memory_format=memfmt)
+            y = ys[idx].to(device)
+            for group in opt.param_groups:
+                group["lr"] = lr_at(cfg, (epoch * steps_per_epoch + step) / total_steps)
+            if cfg.recipe == "at":
+                model.eval()  # craft the attack with fixed BN statistics, on the bare module
+                x_in = pgd(model, x, y, eps=cfg.eps, alpha=cfg.at_alpha, steps=cfg.at_steps,
+                           generator=g, precision=cfg.precision)
+                model.train()
+            elif cfg.recipe == "trades":
+                model.eval()
+                x_in = trades_adv(model, x, cfg.eps, cfg.at_alpha, cfg.at_steps, g, cfg.precision)
+                model.train()
+            else:
+                x_in = x
+            with autocast_for(device, cfg.precision):
+                if cfg.recipe == "trades":
+                    both = net(torch.cat([x, x_in])).float()
+                    lc, la = both[: len(x)], both[len(x):]
+                    loss = F.cross_entropy(lc, y) + cfg.trades_beta * F.kl_div(
+                        F.log_softmax(la, 1), F.softmax(lc, 1), reduction="batchmean")
+                else:
+                    loss = F.cross_entropy(net(x_in).float(), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            running = 0.98 * running + 0.02 * loss.item() if step else loss.item()
+            bar.update(cfg.batch_size, running)
+        if distributed:  # BN running statistics are rank-local: make every rank hold rank 0's
+            for b in model.buffers():
+                dist.broadcast(b, 0)
+        seconds += time.time() - t0
+        entry = {"epoch": epoch + 1, "loss": round(running, 4), "seconds": round(time.time() - t0, 1)}
+        if rank == 0:
+            entry.update({k: round(v, 4) for k, v in heldout_accuracy(model, x_held, y_held, cfg).items()})
+            log(f"{name} epoch {epoch + 1}: loss {running:.4f}, held-out ({len(y_held)} test images) "
+                f"clean {entry['clean']:.1%}, PGD-10 {entry['pgd10']:.1%}, {entry['seconds']:.0f} s")
+        history.append(entry)
+        if rank == 0:
+            state_path.parent.mkdir(parents=True, exist_ok=True)
+            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
+                        "history": history, "seconds": seconds, "config": asdict(cfg)},
+                       state_path.with_suffix(".tmp"))
+            state_path.with_suffix(".tmp").replace(state_path)
+
+    rank_hashes = _rank_weight_hashes(model, distributed)
+    info = None
+    if rank == 0:
+        info = {
+            "command": "python -m rcm_demo.train " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
+            "config": asdict(cfg),
+            "epochs": cfg.epochs,
+            "seed": cfg.seed,
+            "seconds": round(seconds, 1),
+            "hardware": _hardware(device, world),
+            "world_size": world,
+            "rank_weight_sha256": rank_hashes,
+            "torch": torch.__version__,
+            "date": datetime.date.today().isoformat(),
+            "dataset": train_set.source + (f" (first {len(ys)} of a seeded shuffle)" if cfg.max_train_images else ""),
+            "heldout_monitor": {"n": len(y_held), "dataset": test_set.source, "attack": "PGD-10, step eps/4",
+                                "history": history},
+        }
+        ck = save_checkpoint(model, spec, cfg.recipe, info, Path(cfg.out_dir))
+        log(f"wrote {ck.weights} and {ck.card}")
+    if distributed:
+        dist.barrier()
+        dist.destroy_process_group()
+    return info
+
+
+def _rank_weight_hashes(model, distributed) -> list[str]:
+    import hashlib
+
+    h = hashlib.sha256()
+    for k, v in sorted(model.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().float().cpu().contiguous().numpy().tobytes())
+    mine = h.hexdigest()
+    if not distributed:
+        return [mine]
+    out = [None] * dist.get_world_size()
+    dist.all_gather_object(out, mine)
+    return out
+
+
+def _hardware(device, world) -> str:
+    if device.type == "cuda":
+        return f"{world} x {torch.cuda.get_device_name(device)}"
+    return f"{world} x CPU process ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    train(parse_args(argv), argv)
+
+
+if __name__ == "__main__":
+    main()
+
+__all__ = ["TrainConfig", "train", "parse_args", "sha256_file"]
