@@ -161,9 +161,10 @@ class _Logits(nn.Module):
 
 
 def autoattack(model, x, y, *, eps=8 / 255, norm="linf", attacks="standard", generator=None,
-               precision="auto", batch_size=500):
+               precision="auto", batch_size=500, n_iter=100, n_queries=5000):
     """AutoAttack from the ``pyautoattack`` package: the standard ensemble or a subset of
-    ``AA_ATTACKS`` (e.g. ``("apgd-ce",)`` for a quick look). Untargeted; ``y`` are true labels."""
+    ``AA_ATTACKS`` (e.g. ``("apgd-ce",)`` for a quick look). Untargeted; ``y`` are true labels.
+    ``n_iter`` (APGD/FAB iterations) and ``n_queries`` (Square) default to the standard version's."""
     from pyautoattack import AutoAttack
 
     _validate(x, y, eps, 1, norm)
@@ -177,6 +178,10 @@ def autoattack(model, x, y, *, eps=8 / 255, norm="linf", attacks="standard", gen
     aa = AutoAttack(_Logits(model, precision), norm={"linf": "Linf", "l2": "L2"}[norm], eps=float(eps),
                     version="standard", device=device, seed=seed)
     aa.attacks_to_run = list(names)
+    if not (1 <= n_iter <= 1000 and 1 <= n_queries <= 10_000):
+        raise ValueError("n_iter must be in 1..1000 and n_queries in 1..10000")
+    aa.apgd.n_iter = aa.apgd_targeted.n_iter = aa.fab.n_iter = int(n_iter)
+    aa.square.n_queries = int(n_queries)
     x = x.detach().to(device, torch.float32).contiguous()
     x_adv, _ = aa.run_standard_evaluation(x, y.to(device), batch_size=batch_size)
     # AutoAttack stays within eps up to rounding; enforce the contract exactly.

@@ -36,7 +36,7 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MAX_SIDE = 20_000
 ACCEPTED_FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "BMP", "TIFF", "GIF")
-ACCEPTED_TEXT = "PNG, JPEG, WebP, BMP, TIFF or GIF, at most 20 MB and 40 megapixels"
+ACCEPTED_TEXT = "PNG, JPEG, WebP, BMP, TIFF or GIF image (at most 20 MB and 40 megapixels)"
 
 
 @dataclass(frozen=True)
@@ -166,13 +166,14 @@ def decode_image(data: bytes, size: int = 32) -> torch.Tensor:
         raise ValueError("expected the raw bytes of an image file")
     data = bytes(data)
     if len(data) == 0:
-        raise ValueError(f"the file is empty; upload a {ACCEPTED_TEXT} image")
+        raise ValueError(f"the file is empty; upload a {ACCEPTED_TEXT}")
     if len(data) > MAX_UPLOAD_BYTES:
         raise ValueError(f"the file is {len(data) / 2**20:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+            Image.init()  # registers every plugin (MPO, WebP...) before the format whitelist applies
+            im = Image.open(io.BytesIO(data), formats=[f for f in ACCEPTED_FORMATS if f in Image.OPEN])
             w, h = im.size
             if w < 1 or h < 1 or w > MAX_SIDE or h > MAX_SIDE or w * h > MAX_PIXELS:
                 raise ValueError(f"the image claims {w}x{h} pixels; the limit is {MAX_PIXELS // 10**6} megapixels "
@@ -186,11 +187,11 @@ def decode_image(data: bytes, size: int = 32) -> torch.Tensor:
     except ValueError:
         raise
     except UnidentifiedImageError:
-        raise ValueError(f"this is not an image file we can read; upload a {ACCEPTED_TEXT} image") from None
+        raise ValueError(f"this is not an image file we can read; upload a {ACCEPTED_TEXT}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ValueError(f"the image is too large to decode safely (limit {MAX_PIXELS // 10**6} megapixels)") from None
     except (OSError, SyntaxError, EOFError, IndexError, TypeError, KeyError, MemoryError) as e:
-        raise ValueError(f"the image file is damaged or truncated ({e}); upload a {ACCEPTED_TEXT} image") from None
+        raise ValueError(f"the image file is damaged or truncated ({e}); upload a {ACCEPTED_TEXT}") from None
     h, w = rgb.shape[:2]
     s = min(h, w)
     top, left = (h - s) // 2, (w - s) // 2

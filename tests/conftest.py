@@ -1,0 +1,45 @@
+import os
+
+import pytest
+import torch
+
+from rcm_demo.zoo import ModelSpec
+
+TINY = ModelSpec(arch="resnet18", width=4)
+
+
+@pytest.fixture(autouse=True)
+def _few_threads():
+    torch.set_num_threads(int(os.environ.get("RCM_TEST_THREADS", "2")))
+
+
+@pytest.fixture
+def tiny_model():
+    torch.manual_seed(0)
+    return TINY.build().eval()
+
+
+@pytest.fixture
+def batch():
+    g = torch.Generator().manual_seed(0)
+    return torch.rand(6, 3, 32, 32, generator=g), torch.randint(0, 10, (6,), generator=g)
+
+
+def model_state(model):
+    """Everything an attack must leave untouched."""
+    return {
+        "training": [m.training for m in model.modules()],
+        "requires_grad": [p.requires_grad for p in model.parameters()],
+        "params": [p.detach().clone() for p in model.state_dict().values()],
+        "hooks": [(len(m._forward_hooks), len(m._forward_pre_hooks), len(m._backward_hooks)) for m in model.modules()],
+        "grads": [p.grad for p in model.parameters()],
+    }
+
+
+def assert_same_state(a, b):
+    assert a["training"] == b["training"]
+    assert a["requires_grad"] == b["requires_grad"]
+    assert a["hooks"] == b["hooks"]
+    assert all(g is None for g in b["grads"]) == all(g is None for g in a["grads"])
+    for p, q in zip(a["params"], b["params"]):
+        assert torch.equal(p, q)

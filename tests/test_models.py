@@ -1,0 +1,64 @@
+import pytest
+import torch
+
+from rcm_demo.metrics import count_macs, count_params, pre_pool_hw, stage_shapes
+from rcm_demo.models import ARCHS, TAPS, build_model
+from rcm_demo.zoo import ModelSpec
+
+VARIANTS = [("1222", 1, (4, 4)), ("1122", 1, (8, 8)), ("1222", 2, (8, 8)), ("1111", 1, (32, 32))]
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("strides,scale,hw", VARIANTS)
+@pytest.mark.parametrize("pool", ["avg", "max"])
+def test_every_variant_builds_with_the_promised_map(arch, strides, scale, hw, pool):
+    spec = ModelSpec(arch=arch, width=4, strides=strides, scale=scale, pool=pool)
+    model = spec.build().eval()
+    assert pre_pool_hw(model) == hw
+    logits = model(torch.rand(2, 3, 32, 32))
+    assert logits.shape == (2, 10)
+    names = [n for n, _ in model.named_children()]
+    assert [t for t in TAPS if t in names] == list(TAPS)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_fixes_are_parameter_free_and_cost_what_the_paper_says(arch):
+    base, strided, up = (ModelSpec(arch=arch, width=16, strides=s, scale=k).build() for s, k in
+                         [("1222", 1), ("1122", 1), ("1222", 2)])
+    assert count_params(base) == count_params(strided) == count_params(up)
+    if arch == "resnet18":
+        assert count_macs(strided) / count_macs(base) == pytest.approx(3.15, abs=0.1)
+        assert count_macs(up) / count_macs(base) == pytest.approx(4.0, abs=0.01)
+
+
+def test_resnet18_width64_matches_the_usual_size():
+    assert count_params(build_model("resnet18", 64)) == pytest.approx(11.17e6, rel=0.01)
+
+
+def test_stage_shapes_resnet18():
+    s = stage_shapes(ModelSpec(width=16, scale=2).build())
+    assert s["upsample"] == (3, 64, 64)
+    assert s["layer4"] == (128, 8, 8) and s["pool"] == (128,) and s["fc"] == (10,)
+
+
+def test_normalisation_is_inside_and_max_pool_differs():
+    avg = ModelSpec(width=4).build().eval()
+    mx = ModelSpec(width=4, pool="max").build().eval()
+    mx.load_state_dict(avg.state_dict())
+    x = torch.rand(2, 3, 32, 32)
+    assert not torch.allclose(avg(x), mx(x))
+    z = avg.normalize(x)
+    assert z.mean().abs() < 1.5 and not torch.allclose(z, x)
+
+
+@pytest.mark.parametrize("bad", [dict(strides="122"), dict(strides="1322"), dict(scale=5), dict(pool="sum"),
+                                 dict(arch="vit"), dict(mode="area"), dict(width=0)])
+def test_bad_knobs_raise_readable_errors(bad):
+    with pytest.raises(ValueError):
+        ModelSpec(**{"width": 4, **bad}).build()
+
+
+def test_spec_names_are_derived():
+    assert ModelSpec(width=16, strides="1122").name == "resnet18w16_s1122_x1_avg"
+    assert ModelSpec(width=16, scale=2, pool="max").name == "resnet18w16_s1222_x2_max"
+    assert ModelSpec(width=16, scale=2, mode="bilinear").name == "resnet18w16_s1222_x2bilinear_avg"

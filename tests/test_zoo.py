@@ -1,0 +1,108 @@
+import json
+
+import pytest
+import torch
+
+from rcm_demo import zoo
+from rcm_demo.metrics import count_macs, count_params, pre_pool_hw
+from rcm_demo.zoo import CheckpointError, ModelSpec
+
+
+@pytest.fixture
+def store(tmp_path):
+    torch.manual_seed(0)
+    spec = ModelSpec(width=4, strides="1122")
+    model = spec.build().eval()
+    ck = zoo.save_checkpoint(model, spec, "std", {"command": "test"}, tmp_path)
+    return tmp_path, ck, model
+
+
+def test_round_trip(store):
+    d, ck, model = store
+    assert zoo.list_checkpoints(d) == ["resnet18w4_s1122_x1_avg.std"]
+    loaded = zoo.load_model(ck.name, directory=d)
+    assert not loaded.training and not any(p.requires_grad for p in loaded.parameters())
+    x = torch.rand(2, 3, 32, 32)
+    assert torch.allclose(loaded(x), model(x), atol=1e-5)
+    meta = zoo.get_checkpoint(ck.name, d).meta
+    assert meta["pre_pool_hw"] == [8, 8] and meta["params"] == count_params(model)
+    for key in ("spec", "recipe", "params", "macs", "pre_pool_hw", "metrics", "train", "sha256"):
+        assert key in meta
+
+
+def test_unknown_name_lists_what_exists(store):
+    d, ck, _ = store
+    with pytest.raises(CheckpointError, match=ck.name):
+        zoo.load_model("resnet18w4_s1222_x1_avg.at", directory=d)
+
+
+def test_tampered_weights_are_caught(store):
+    d, ck, _ = store
+    raw = bytearray(ck.weights.read_bytes())
+    raw[-5] ^= 0xFF
+    ck.weights.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="sha256"):
+        zoo.load_model(ck.name, directory=d)
+
+
+def test_truncated_and_missing_weights(store):
+    d, ck, _ = store
+    ck.weights.write_bytes(ck.weights.read_bytes()[:100])
+    with pytest.raises(CheckpointError):
+        zoo.load_model(ck.name, directory=d)
+    ck.weights.unlink()
+    with pytest.raises(CheckpointError, match="missing"):
+        zoo.load_model(ck.name, directory=d)
+
+
+def test_pickle_in_disguise_is_never_executed(store, tmp_path):
+    d, ck, model = store
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    torch.save({"x": Evil()}, ck.weights)  # a pickle posing as safetensors, with a matching hash
+    meta = json.loads(ck.card.read_text())
+    meta["sha256"] = zoo.sha256_file(ck.weights)
+    ck.card.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="safetensors"):
+        zoo.load_model(ck.name, directory=d)
+    assert not marker.exists()
+
+
+def test_card_that_does_not_match_its_weights(store):
+    d, ck, _ = store
+    meta = json.loads(ck.card.read_text())
+    meta["spec"]["width"] = 8  # card now describes another model: the name no longer matches
+    ck.card.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError):
+        zoo.load_model(ck.name, directory=d)
+    meta["spec"]["width"] = 4
+    meta["spec"]["pool"] = "max"
+    ck.card.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="describes"):
+        zoo.load_model(ck.name, directory=d)
+    ck.card.write_text("{not json")
+    with pytest.raises(CheckpointError, match="unreadable"):
+        zoo.get_checkpoint(ck.name, d)
+
+
+@pytest.mark.parametrize("name", zoo.list_checkpoints())
+def test_bundled_zoo_schema(name):
+    """Every bundled card rebuilds its model: params, map size, MACs and hash agree."""
+    ck = zoo.get_checkpoint(name)
+    meta = ck.meta
+    model = ck.spec.build()
+    assert meta["params"] == count_params(model)
+    assert meta["macs"] == count_macs(model)
+    assert meta["pre_pool_hw"] == list(pre_pool_hw(model))
+    assert meta["sha256"] == zoo.sha256_file(ck.weights)
+    for key in ("command", "epochs", "seed", "seconds", "hardware", "torch", "date", "dataset"):
+        assert key in meta["train"], key
+    for metric in ("clean", "pgd20", "autoattack"):
+        m = meta["metrics"][metric]
+        assert {"value", "n", "dataset", "attack", "command"} <= set(m)
+        assert m["n"] >= (500 if metric == "autoattack" else 1000)
+    zoo.load_model(name)
