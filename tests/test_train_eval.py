@@ -1,0 +1,112 @@
+"""Training and evaluation CLIs end to end on a tiny generated ImageFolder (seconds, CPU)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from rcm_demo import data, evaluate, train, zoo
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tinyfolder")
+    g = torch.Generator().manual_seed(0)
+    for split, n in (("train", 8), ("test", 4)):
+        for i, c in enumerate(data.CLASSES):
+            (d / split / c).mkdir(parents=True)
+            for k in range(n):
+                base = torch.full((32, 32, 3), i * 25, dtype=torch.uint8)
+                noise = torch.randint(0, 30, (32, 32, 3), generator=g, dtype=torch.uint8)
+                Image.fromarray((base + noise).numpy()).save(d / split / c / f"{k}.png")
+    return d
+
+
+def _flags(folder, tmp, *extra):
+    return ["--width", "4", "--batch-size", "16", "--data-dir", str(folder), "--heldout-n", "20",
+            "--out-dir", str(tmp / "pt"), "--run-dir", str(tmp / "runs"), "--threads", "1", *extra]
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "cache")
+
+
+@pytest.mark.parametrize("recipe", ["std", "at", "trades"])
+def test_train_writes_weights_and_card(tiny_folder, tmp_path, recipe):
+    argv = _flags(tiny_folder, tmp_path, "--recipe", recipe, "--epochs", "1", "--at-steps", "2")
+    train.main(argv)
+    name = f"resnet18w4_s1222_x1_avg.{recipe}"
+    card = json.loads((tmp_path / "pt" / f"{name}.json").read_text())
+    t = card["train"]
+    assert t["command"].startswith("python -m rcm_demo.train") and "--recipe" in t["command"]
+    assert t["epochs"] == 1 and t["seed"] == 0 and t["seconds"] > 0 and t["torch"] == torch.__version__
+    assert "ImageFolder" in t["dataset"] and len(t["heldout_monitor"]["history"]) == 1
+    assert {"clean", "pgd10"} <= set(t["heldout_monitor"]["history"][0])
+    model = zoo.load_model(name, directory=tmp_path / "pt")
+    assert model(torch.rand(1, 3, 32, 32)).shape == (1, 10)
+
+
+def test_resume_reproduces_an_uninterrupted_run(tiny_folder, tmp_path, monkeypatch):
+    full = tmp_path / "full"
+    train.main(_flags(tiny_folder, full, "--epochs", "2"))
+    ref = zoo.load_model("resnet18w4_s1222_x1_avg.std", directory=full / "pt")
+
+    part = tmp_path / "part"
+    calls = {"n": 0}
+    real = train.heldout_accuracy
+
+    def crash_on_second_epoch(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # the session ends in the middle of the run
+        return real(*a, **k)
+
+    monkeypatch.setattr(train, "heldout_accuracy", crash_on_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train.main(_flags(tiny_folder, part, "--epochs", "2"))
+    assert (part / "runs" / "resnet18w4_s1222_x1_avg.std" / "state.pt").exists()
+    monkeypatch.setattr(train, "heldout_accuracy", real)
+    train.main(_flags(tiny_folder, part, "--epochs", "2", "--resume"))
+    got = zoo.load_model("resnet18w4_s1222_x1_avg.std", directory=part / "pt")
+    for (k, a), b in zip(ref.state_dict().items(), got.state_dict().values()):
+        assert torch.equal(a, b), k
+    with pytest.raises(SystemExit, match="different configuration"):
+        train.main(_flags(tiny_folder, part, "--epochs", "3", "--resume", "--lr", "0.05"))
+
+
+def test_torchrun_two_cpu_ranks_end_identical(tiny_folder, tmp_path):
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533",
+           "-m", "rcm_demo.train", *_flags(tiny_folder, tmp_path, "--epochs", "1", "--recipe", "at",
+                                           "--at-steps", "1")]
+    env = {**os.environ, "RCM_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    card = json.loads((tmp_path / "pt" / "resnet18w4_s1222_x1_avg.at.json").read_text())
+    hashes = card["train"]["rank_weight_sha256"]
+    assert card["train"]["world_size"] == 2 and len(hashes) == 2 and hashes[0] == hashes[1]
+
+
+def test_evaluate_updates_cards(tiny_folder, tmp_path, monkeypatch, capsys):
+    train.main(_flags(tiny_folder, tmp_path, "--epochs", "1"))
+    monkeypatch.setattr(zoo, "PRETRAINED_DIR", tmp_path / "pt")
+    evaluate.main(["--n", "12", "--aa-n", "6", "--attacks", "clean,fgsm,pgd20,cw30,l2,autoattack",
+                   "--aa-attacks", "apgd-ce", "--csv", str(tmp_path / "r.csv")])  # bundled sample
+    out = capsys.readouterr().out
+    assert "| resnet18w4_s1222_x1_avg.std |" in out
+    meta = zoo.get_checkpoint("resnet18w4_s1222_x1_avg.std").meta
+    m = meta["metrics"]
+    assert m["clean"]["n"] == 12 and m["autoattack"]["n"] == 6
+    assert m["autoattack"]["attack"]["attacks"] == ["apgd-ce"]
+    assert "bundled sample" in m["pgd20"]["dataset"]
+    assert m["pgd20"]["value"] <= m["clean"]["value"]
+    bits = evaluate.unpack_bits(m["pgd20"]["correct_bits"], 12)
+    assert bits.float().mean().item() == pytest.approx(m["pgd20"]["value"], abs=1e-4)
+    assert (tmp_path / "r.csv").read_text().startswith("checkpoint,clean")
+    assert "resnet18w4_s1222_x1_avg.std" in evaluate.results_table()
