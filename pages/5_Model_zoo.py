@@ -1,0 +1,47 @@
+"""Model zoo: every card — spec, map sizes, cost, metrics with their provenance, training budget."""
+import streamlit as st
+
+from rcm_demo import metrics, ui, viz, zoo_table
+
+ui.page_header("Model zoo", "Every bundled checkpoint with its card. Metrics come from the cards (written by "
+               "`python -m rcm_demo.evaluate`); the map sizes per stage are computed live from the spec.", "🗂️")
+names = ui.checkpoints()
+if not names:
+    st.warning("pretrained/ holds no checkpoints: see the README to train some.")
+    st.stop()
+st.subheader("Comparison (from the cards)")
+st.dataframe(zoo_table.zoo_rows(names), hide_index=True, width="stretch")
+
+ui.url_state({"zoo_card": names[0]})
+name = st.selectbox("Card", names, key="zoo_card")
+ui.write_url(["zoo_card"])
+meta = ui.card(name)
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("pre-pool map", "×".join(map(str, meta["pre_pool_hw"])))
+c2.metric("parameters", f"{meta['params']:,}")
+c3.metric("MACs / image", f"{meta['macs'] / 1e6:.1f} M")
+c4.metric("training", f"{meta['train'].get('epochs')} epochs, {meta['train'].get('seconds', 0) / 60:.0f} min")
+
+left, right = st.columns(2)
+with left:
+    st.markdown("**Spec**")
+    st.json(meta["spec"])
+    st.markdown("**Map size per stage** (live, from the spec)")
+    with ui.user_errors():
+        shapes = metrics.stage_shapes(ui.models([name])[name])
+    st.dataframe([{"stage": k, "shape": " × ".join(map(str, v))} for k, v in shapes.items()], hide_index=True)
+with right:
+    st.markdown("**Metrics** (from the card)")
+    rows = [{"metric": k, "accuracy %": round(100 * v["value"], 1), "± se": round(100 * v.get("se", 0), 1),
+             "n": v["n"], "data set": v["dataset"], "attack": str(v.get("attack", {}))}
+            for k, v in meta.get("metrics", {}).items()]
+    st.dataframe(rows, hide_index=True) if rows else st.info("Not evaluated yet.")
+    hist = meta["train"].get("heldout_monitor", {}).get("history")
+    if hist:
+        st.plotly_chart(viz.heldout_history(hist), key="hist")
+
+st.markdown("**Training**")
+t = meta["train"]
+st.code(t.get("command", "unknown"), language="bash")
+st.caption(f"{t.get('hardware')} · torch {t.get('torch')} · {t.get('date')} · seed {t.get('seed')} · "
+           f"data: {t.get('dataset')} · sha256 {meta['sha256'][:16]}…")
