@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 
 import torch
 from torch import nn
@@ -30,7 +31,11 @@ def stage_names(model: nn.Module) -> list[str]:
 
 @contextlib.contextmanager
 def capture(model: nn.Module, names):
-    """Record the (detached, fp32) outputs of the named child modules during forward passes."""
+    """Record the (detached, fp32) outputs of the named child modules during forward passes.
+
+    Only forward passes of the thread that opened the capture are recorded: the app shares cached
+    models between sessions (threads), and without this filter one session would read another's
+    activations through the shared hooks."""
     modules = dict(model.named_modules())
     missing = [n for n in names if n not in modules]
     if missing:
@@ -38,9 +43,12 @@ def capture(model: nn.Module, names):
     feats: dict[str, torch.Tensor] = {}
     handles = []
 
+    owner = threading.get_ident()
+
     def hook_for(name):
         def hook(_m, _inp, out):
-            feats[name] = out.detach().float()
+            if threading.get_ident() == owner:
+                feats[name] = out.detach().float()
         return hook
 
     try:

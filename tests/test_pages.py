@@ -141,3 +141,21 @@ def test_url_rules_cover_every_url_key():
         if "url_state" in text:
             for key in ui.ATTACK_DEFAULTS:
                 assert key in ui.URL_RULES or key == "targeted", key
+
+
+def _attack_page_summary(query):
+    at = run_page("pages/1_Attack_lab.py", query)
+    assert_clean(at)
+    return [(m.value, m.delta) for m in at.metric] + [c.value for c in at.caption]
+
+
+def test_concurrent_app_sessions_match_alone():
+    from concurrent.futures import ThreadPoolExecutor
+    queries = [{"seed": str(k), "eps": str(2.0 + k), "attack": ["PGD-L∞", "CW-L∞", "FGSM"][k % 3],
+                "sample_id": str(10 * k)} for k in range(6)]
+    alone = [_attack_page_summary(q) for q in queries]
+    import streamlit as st
+    st.cache_data.clear()  # make the concurrent sessions compute, not replay the cache
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        together = list(pool.map(_attack_page_summary, queries))
+    assert together == alone
