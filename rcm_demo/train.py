@@ -129,6 +129,35 @@ def trades_adv(model, x, eps, alpha, steps, g, precision):
     return x_adv.detach()
 
 
+def train_step(model, net, opt, x, y, cfg: TrainConfig, g: torch.Generator) -> torch.Tensor:
+    """One optimisation step of the recipe. ``model`` is the bare module (attacks are crafted on it, in
+    eval mode, so no gradient synchronisation happens for them); ``net`` is what is trained (DDP or model)."""
+    device = x.device
+    if cfg.recipe == "at":
+        model.eval()  # craft the attack with fixed BN statistics
+        x_in = pgd(model, x, y, eps=cfg.eps, alpha=cfg.at_alpha, steps=cfg.at_steps, generator=g,
+                   precision=cfg.precision)
+        model.train()
+    elif cfg.recipe == "trades":
+        model.eval()
+        x_in = trades_adv(model, x, cfg.eps, cfg.at_alpha, cfg.at_steps, g, cfg.precision)
+        model.train()
+    else:
+        x_in = x
+    with autocast_for(device, cfg.precision):
+        if cfg.recipe == "trades":
+            both = net(torch.cat([x, x_in])).float()
+            lc, la = both[: len(x)], both[len(x):]
+            loss = F.cross_entropy(lc, y) + cfg.trades_beta * F.kl_div(
+                F.log_softmax(la, 1), F.softmax(lc, 1), reduction="batchmean")
+        else:
+            loss = F.cross_entropy(net(x_in).float(), y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.detach()
+
+
 def heldout_accuracy(model, x, y, cfg) -> dict:
     was_training = model.training
     model.eval()
@@ -233,28 +262,7 @@ def train(cfg: TrainConfig, argv=None) -> dict:
             y = ys[idx].to(device)
             for group in opt.param_groups:
                 group["lr"] = lr_at(cfg, (epoch * steps_per_epoch + step) / total_steps)
-            if cfg.recipe == "at":
-                model.eval()  # craft the attack with fixed BN statistics, on the bare module
-                x_in = pgd(model, x, y, eps=cfg.eps, alpha=cfg.at_alpha, steps=cfg.at_steps,
-                           generator=g, precision=cfg.precision)
-                model.train()
-            elif cfg.recipe == "trades":
-                model.eval()
-                x_in = trades_adv(model, x, cfg.eps, cfg.at_alpha, cfg.at_steps, g, cfg.precision)
-                model.train()
-            else:
-                x_in = x
-            with autocast_for(device, cfg.precision):
-                if cfg.recipe == "trades":
-                    both = net(torch.cat([x, x_in])).float()
-                    lc, la = both[: len(x)], both[len(x):]
-                    loss = F.cross_entropy(lc, y) + cfg.trades_beta * F.kl_div(
-                        F.log_softmax(la, 1), F.softmax(lc, 1), reduction="batchmean")
-                else:
-                    loss = F.cross_entropy(net(x_in).float(), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            loss = train_step(model, net, opt, x, y, cfg, g)
             running = 0.98 * running + 0.02 * loss.item() if step else loss.item()
             bar.update(cfg.batch_size, running)
         if distributed:  # BN running statistics are rank-local: make every rank hold rank 0's
