@@ -126,11 +126,14 @@ def load_cifar10(split: str, data_dir=None, root=None, download=False) -> Datase
 
 
 def fixed_subset(n_total: int, n: int, seed: int = 0) -> torch.Tensor:
-    """The same ``n`` indices for the same seed: evaluations are comparable across models."""
+    """The same ``n`` indices for the same seed: evaluations are comparable across models.
+
+    The order is random, not sorted: data sets are stored class by class, so any prefix of the result
+    (e.g. the first 500 images used for AutoAttack) is itself a uniform random sample."""
     if not 1 <= n <= n_total:
         raise ValueError(f"n must be in 1..{n_total}, got {n}")
     g = torch.Generator().manual_seed(seed)
-    return torch.randperm(n_total, generator=g)[:n].sort().values
+    return torch.randperm(n_total, generator=g)[:n]
 
 
 # ----------------------------------------------------------------------------- uploads

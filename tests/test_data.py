@@ -90,3 +90,7 @@ def test_fixed_subset_is_stable():
     assert not torch.equal(data.fixed_subset(100, 10, 3), data.fixed_subset(100, 10, 4))
     with pytest.raises(ValueError):
         data.fixed_subset(10, 11)
+    # a prefix is a uniform sample, not the first classes of a class-ordered data set
+    labels = torch.arange(10000) // 1000
+    assert len(labels[data.fixed_subset(10000, 1000)[:500]].unique()) == 10
+    assert torch.equal(data.fixed_subset(10000, 1000)[:500], data.fixed_subset(10000, 500))
