@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
+import hashlib
 import shlex
 import sys
 import time
@@ -153,6 +154,7 @@ def main(argv=None):
             meta.setdefault("metrics", {})[key] = {
                 "value": round(acc, 4), "n": n, "se": round(binomial_se(acc, n), 4),
                 "dataset": test.source, "subset_seed": args.seed, "attack": settings,
+                "subset_sha256": hashlib.sha256(idx[:n].numpy().tobytes()).hexdigest(),
                 "seconds": round(time.time() - t0, 1), "device": str(A.model_device(model)),
                 "torch": torch.__version__, "date": datetime.date.today().isoformat(),
                 "command": command, "correct_bits": _bits(correct),
@@ -179,20 +181,20 @@ def markdown(rows, keys) -> str:
 
 
 def results_table() -> str:
-    """The README's results table, generated from the cards (accuracy in %, ± one standard error)."""
+    """The README's results tables, generated from the cards: per checkpoint (accuracy in %, ± one
+    binomial standard error) and paired differences enlarged-minus-baseline on the same images."""
+    from .zoo_table import comparisons_markdown, metric_cell
+
     lines = ["| checkpoint | recipe | pool | pre-pool map | MMACs | clean | PGD-20 | AutoAttack |",
              "|---|---|---|---|---|---|---|---|"]
     for name in list_checkpoints():
         m = get_checkpoint(name).meta
         mets = m.get("metrics", {})
-
-        def cell(k):
-            v = mets.get(k)
-            return f"{100 * v['value']:.1f} ± {100 * v['se']:.1f} (n={v['n']})" if v else "not evaluated"
         h, w = m["pre_pool_hw"]
         lines.append(f"| {name} | {m['recipe']} | {m['spec']['pool']} | {h}×{w} | {m['macs'] / 1e6:.0f} | "
-                     f"{cell('clean')} | {cell('pgd20')} | {cell('autoattack')} |")
-    return "\n".join(lines)
+                     f"{metric_cell(mets.get('clean'))} | {metric_cell(mets.get('pgd20'))} | "
+                     f"{metric_cell(mets.get('autoattack'))} |")
+    return "\n".join(lines) + "\n\n" + comparisons_markdown()
 
 
 if __name__ == "__main__":

@@ -110,3 +110,16 @@ def test_evaluate_updates_cards(tiny_folder, tmp_path, monkeypatch, capsys):
     assert bits.float().mean().item() == pytest.approx(m["pgd20"]["value"], abs=1e-4)
     assert (tmp_path / "r.csv").read_text().startswith("checkpoint,clean")
     assert "resnet18w4_s1222_x1_avg.std" in evaluate.results_table()
+
+
+def test_paired_differences_from_correctness_bits(tiny_folder, tmp_path, monkeypatch):
+    from rcm_demo import zoo_table
+    for strides in ("1222", "1122"):
+        train.main(_flags(tiny_folder, tmp_path, "--epochs", "1", "--strides", strides))
+    monkeypatch.setattr(zoo, "PRETRAINED_DIR", tmp_path / "pt")
+    evaluate.main(["--n", "16", "--attacks", "clean,fgsm"])
+    a, b = "resnet18w4_s1122_x1_avg.std", "resnet18w4_s1222_x1_avg.std"
+    r = zoo_table.paired_difference(a, b, "clean")
+    ma, mb = (zoo.get_checkpoint(n).meta["metrics"]["clean"]["value"] for n in (a, b))
+    assert r["n"] == 16 and r["diff"] == pytest.approx(ma - mb, abs=1e-6) and r["se"] >= 0
+    assert zoo_table.paired_difference(a, b, "autoattack") is None  # not measured
