@@ -82,7 +82,12 @@ def test_resume_reproduces_an_uninterrupted_run(tiny_folder, tmp_path, monkeypat
 
 
 def test_torchrun_two_cpu_ranks_end_identical(tiny_folder, tmp_path):
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533",
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
+           "--master_addr=127.0.0.1",
            "-m", "rcm_demo.train", *_flags(tiny_folder, tmp_path, "--epochs", "1", "--recipe", "at",
                                            "--at-steps", "1")]
     env = {**os.environ, "RCM_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
