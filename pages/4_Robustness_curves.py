@@ -23,7 +23,7 @@ x, y = ui.sample_batch(n, seed)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def curves(names: tuple, n: int, steps: int, eps: tuple, seed: int, dev: str):
+def curves(names: tuple, stamps: tuple, n: int, steps: int, eps: tuple, seed: int, dev: str):
     prog = ui.progress_bar(f"PGD-{steps} on {n} images")
     out = lab.robustness_curves({k: ui.cached_model(k, dev) for k in names}, x, y, eps, steps=steps, seed=seed,
                                 progress=prog)
@@ -33,7 +33,7 @@ def curves(names: tuple, n: int, steps: int, eps: tuple, seed: int, dev: str):
 
 
 with ui.user_errors():
-    res = curves(tuple(models), n, steps, tuple(eps_list), int(seed), ui.device())
+    res = curves(tuple(models), ui.stamps(models), n, steps, tuple(eps_list), int(seed), ui.device())
 left, right = st.columns([3, 2])
 left.plotly_chart(viz.robustness_curves(res), key="curves")
 right.plotly_chart(viz.transfer_heatmap(res["transfer"]), key="transfer")

@@ -252,22 +252,39 @@ def _by_name(names, dev):
     return {n: cached_model(n, dev) for n in names}
 
 
+def stamps(names) -> tuple:
+    """Part of every cache key: results of a checkpoint rewritten on disk are not served again."""
+    return tuple(_stamp(n) for n in names)
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
-def attack_results(names: tuple, image_key: str, settings: lab.AttackSettings, dev: str, shared_from=None,
-                   _x=None, _y=None):
-    """Cached by cheap values; ``_x``/``_y`` are determined by ``image_key`` and not hashed."""
+def _attack_results(names, stamps_, image_key, settings, dev, shared_from, _x, _y):
     return lab.attack_models(_by_name(names, dev), _x, _y, settings, shared_from)
 
 
+def attack_results(names: tuple, image_key: str, settings: lab.AttackSettings, dev: str, shared_from=None,
+                   _x=None, _y=None):
+    """Cached by cheap values; ``_x``/``_y`` are determined by ``image_key`` and not hashed."""
+    return _attack_results(names, stamps(names), image_key, settings, dev, shared_from, _x, _y)
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
-def minimal_eps(names: tuple, image_key: str, seed: int, dev: str, _x=None, _y=None):
+def _minimal_eps(names, stamps_, image_key, seed, dev, _x, _y):
     return lab.minimal_eps(_by_name(names, dev), _x, _y, seed)
 
 
+def minimal_eps(names: tuple, image_key: str, seed: int, dev: str, _x=None, _y=None):
+    return _minimal_eps(names, stamps(names), image_key, seed, dev, _x, _y)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
-def eps_layer(name: str, image_key: str, settings: lab.AttackSettings, dev: str, _x=None, _y=None):
+def _eps_layer(name, stamps_, image_key, settings, dev, _x, _y):
     y = _y if _y is not None else lab.probs(cached_model(name, dev), _x).argmax(1)
     return lab.eps_layer_matrix(cached_model(name, dev), _x, y, settings)
+
+
+def eps_layer(name: str, image_key: str, settings: lab.AttackSettings, dev: str, _x=None, _y=None):
+    return _eps_layer(name, stamps([name]), image_key, settings, dev, _x, _y)
 
 
 def sample_batch(n: int, seed: int = 0):
