@@ -16,6 +16,8 @@ with st.sidebar:
     x, y, image_label, image_key = ui.image_ui()
 s = ui.attack_ui()
 ui.write_url(["models", "sample_id", *ui.ATTACK_DEFAULTS])
+if x is None:
+    st.stop()
 models = ui.models(names)
 
 with st.spinner(f"Running {s.attack} on {len(models)} model(s)…"), ui.user_errors():

@@ -14,6 +14,8 @@ s = ui.attack_ui()
 shared = st.toggle("Apply one perturbation, crafted on the first model, to all models", key="shared",
                    help="Separates 'the architecture damps this δ' from 'the attacker finds another δ'.")
 ui.write_url(["models", "sample_id", "shared", *ui.ATTACK_DEFAULTS])
+if x is None:
+    st.stop()
 models = ui.models(names)
 with st.spinner("Attacking and probing…"), ui.user_errors():
     results = ui.attack_results(tuple(models), image_key, s, ui.device(), names[0] if shared else None,

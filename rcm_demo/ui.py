@@ -83,6 +83,8 @@ def cached_model(name: str, dev: str):
 def models(names, dev=None) -> dict:
     """Load the chosen checkpoints; a broken one is reported and skipped, the others keep working."""
     out = {}
+    if not names:
+        st.stop()
     for n in lab.check_models(names):
         try:
             out[n] = cached_model(n, dev or device())
@@ -184,8 +186,7 @@ def models_ui(key="models", max_models=lab.LIMITS["models"], default=None):
     st.session_state[key] = [n for n in st.session_state.get(key, default or names[:3]) if n in names] or names[:1]
     chosen = st.multiselect(f"Checkpoints (1–{max_models})", names, key=key, max_selections=max_models)
     if not chosen:
-        st.info("Choose at least one checkpoint.")
-        st.stop()
+        st.info("Choose at least one checkpoint.")  # the page stops in models(), after its other widgets
     return chosen
 
 
@@ -220,21 +221,22 @@ ATTACK_DEFAULTS = {"attack": "PGD-L∞", "eps": 8.0, "eps_l2": 0.5, "steps": 10,
 def image_ui(key="sample_id"):
     """Gallery of the bundled sample (filter by class) or an upload.
 
-    Returns (x (1, 3, 32, 32), y (1,) or None for uploads, a label, a cheap cache key)."""
+    Returns (x (1, 3, 32, 32), y (1,) or None for uploads, a label, a cheap cache key); x is None while
+    there is no usable upload (the page renders its other controls, then stops), so widget state survives."""
     xs, ys = sample()
     src = st.radio("Image", ["Bundled CIFAR-10 sample", "Upload"], horizontal=True, key="img_source")
     if src == "Upload":
         up = st.file_uploader("Upload an image (PNG, JPEG, WebP, BMP, TIFF, GIF)", key="upload")
         if up is None:
             st.info("Upload an image, or switch to the bundled sample.")
-            st.stop()
+            return None, None, "no upload yet", ""
         data = up.getvalue()
         digest = hashlib.sha256(data).hexdigest()
         try:
             x = decoded_upload(digest, data)
         except ValueError as e:
             st.error(f"Could not use {up.name!r}: {e}")
-            st.stop()
+            return None, None, f"refused upload {up.name}", ""
         return x[None], None, f"upload {up.name}", f"upload:{digest}"
     cls = st.selectbox("Class filter", ["all", *CLASSES], key="class_filter")
     ids = [i for i in range(len(ys)) if cls == "all" or CLASSES[int(ys[i])] == cls]
