@@ -159,3 +159,14 @@ def test_concurrent_app_sessions_match_alone():
     with ThreadPoolExecutor(max_workers=6) as pool:
         together = list(pool.map(_attack_page_summary, queries))
     assert together == alone
+
+
+def test_upload_mode_without_file_keeps_the_other_settings():
+    at = run_page("pages/1_Attack_lab.py", {"eps": "4.0", "steps": "7"})
+    at.radio(key="img_source").set_value("Upload").run()
+    assert_clean(at)
+    assert any("Upload an image" in i.value for i in at.info)
+    assert at.slider(key="eps").value == 4.0 and at.slider(key="steps").value == 7
+    at.radio(key="img_source").set_value("Bundled CIFAR-10 sample").run()
+    assert_clean(at)
+    assert at.slider(key="eps").value == 4.0 and len([m for m in at.metric if m.label == "Attack"]) == 3
