@@ -9,7 +9,7 @@ from rcm_demo.data import CLASSES
 
 ui.page_header("Attack lab", "Attack the same image on up to four checkpoints side by side. Compare a 4×4 "
                "baseline with its enlarged-map twins: who is fooled, at what budget, and how confidently.", "⚔️")
-ui.url_state({"models": ui.checkpoints()[:3], "sample_id": 0, **ui.ATTACK_DEFAULTS})
+ui.url_state({"models": ui.default_models(), "sample_id": 0, **ui.ATTACK_DEFAULTS})
 
 with st.sidebar:
     names = ui.models_ui()

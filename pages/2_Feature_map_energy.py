@@ -5,7 +5,7 @@ from rcm_demo import ui, viz
 
 ui.page_header("Feature-map energy", "Follow one perturbation through each network: the relative change "
                "‖f(x+δ) − f(x)‖/‖f(x)‖ after every stage, and its spatial layout at each map's own resolution.", "📈")
-ui.url_state({"models": ui.checkpoints()[:3], "sample_id": 0, "shared": False, **ui.ATTACK_DEFAULTS})
+ui.url_state({"models": ui.default_models(), "sample_id": 0, "shared": False, **ui.ATTACK_DEFAULTS})
 
 with st.sidebar:
     names = ui.models_ui()

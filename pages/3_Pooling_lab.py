@@ -5,7 +5,7 @@ from rcm_demo import lab, probe, ui, viz
 
 ui.page_header("Pooling lab", "Take a model's real pre-pool maps Z and their change ΔZ under an attack, and pool "
                "the *same* maps both ways: how much of ΔZ survives average pooling, and how much max pooling?", "🧮")
-ui.url_state({"pool_model": (ui.checkpoints() or [""])[0], "pool_n": 32, "pool_eps": 8.0, "syn_kind": "noise",
+ui.url_state({"pool_model": (ui.default_models(1) or [""])[0], "pool_n": 32, "pool_eps": 8.0, "syn_kind": "noise",
               "syn_side": 8})
 
 tab_real, tab_zoo, tab_syn = st.tabs(["One model", "Across the zoo", "Synthetic maps"])

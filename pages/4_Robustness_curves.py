@@ -8,7 +8,7 @@ from rcm_demo import lab, metrics, ui, viz
 
 ui.page_header("Robustness curves", "Accuracy against the L∞ budget for several checkpoints on the same "
                "bundled test images, how well perturbations transfer between them, and what each costs.", "📉")
-ui.url_state({"models": ui.checkpoints()[:3], "curve_n": 64, "curve_steps": 10, "curve_max": 16.0, "seed": 0})
+ui.url_state({"models": ui.default_models(), "curve_n": 64, "curve_steps": 10, "curve_max": 16.0, "seed": 0})
 
 names = ui.models_ui()
 c1, c2, c3, c4 = st.columns(4)

@@ -111,6 +111,16 @@ def checkpoints() -> list[str]:
     return list_checkpoints()
 
 
+# The controlled comparison the lab is about: a 4x4 baseline and its two 8x8 twins (same recipe).
+PREFERRED = ("resnet18w16_s1222_x1_avg.at", "resnet18w16_s1122_x1_avg.at", "resnet18w16_s1222_x2_avg.at")
+
+
+def default_models(k: int = 3) -> list[str]:
+    names = checkpoints()
+    preferred = [n for n in PREFERRED if n in names]
+    return (preferred + [n for n in names if n not in preferred])[:k]
+
+
 def card(name: str) -> dict:
     return _card(name, _stamp(name))
 
