@@ -98,7 +98,7 @@ def load_image_folder(data_dir: str | os.PathLike, split: str) -> Dataset:
     else:
         x, y = _read_image_folder(split_dir)
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npz")
+        tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npz")  # one per process: torchrun ranks race here
         np.savez(tmp, x=x, y=y)
         tmp.replace(cache)
     return Dataset(torch.from_numpy(x), torch.from_numpy(y), f"ImageFolder {split_dir}")

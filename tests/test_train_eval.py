@@ -92,7 +92,7 @@ def test_torchrun_two_cpu_ranks_end_identical(tiny_folder, tmp_path):
                                            "--at-steps", "1")]
     env = {**os.environ, "RCM_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.returncode == 0, (out.stdout + out.stderr)[-6000:]
     card = json.loads((tmp_path / "pt" / "resnet18w4_s1222_x1_avg.at.json").read_text())
     hashes = card["train"]["rank_weight_sha256"]
     assert card["train"]["world_size"] == 2 and len(hashes) == 2 and hashes[0] == hashes[1]
