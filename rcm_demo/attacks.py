@@ -232,8 +232,9 @@ def min_epsilon(model, x, y, *, hi=32 / 255, iters=8, steps=10, generator=None, 
 
 # ----------------------------------------------------------------------------- UI table
 def _aa_single(name):
-    def run(model, x, y, *, eps, generator=None, precision="auto", **_):
-        return autoattack(model, x, y, eps=eps, attacks=(name,), generator=generator, precision=precision)
+    def run(model, x, y, *, eps, generator=None, precision="auto", n_iter=100, n_queries=5000, **_):
+        return autoattack(model, x, y, eps=eps, attacks=(name,), generator=generator, precision=precision,
+                          n_iter=n_iter, n_queries=n_queries)
     run.__name__ = f"autoattack_{name}"
     return run
 
@@ -250,8 +251,9 @@ def _fgsm_ui(model, x, y, *, eps, targeted=False, precision="auto", **_):
     return fgsm(model, x, y, eps=eps, targeted=targeted, precision=precision)
 
 
-def _aa_standard_ui(model, x, y, *, eps, generator=None, precision="auto", **_):
-    return autoattack(model, x, y, eps=eps, generator=generator, precision=precision)
+def _aa_standard_ui(model, x, y, *, eps, generator=None, precision="auto", n_iter=100, n_queries=5000, **_):
+    return autoattack(model, x, y, eps=eps, generator=generator, precision=precision, n_iter=n_iter,
+                      n_queries=n_queries)
 
 
 # Display name -> (callable, norm, uses steps/alpha, supports targeted). Every callable takes
