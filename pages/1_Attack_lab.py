@@ -20,7 +20,8 @@ if x is None:
     st.stop()
 models = ui.models(names)
 
-with st.spinner(f"Running {s.attack} on {len(models)} model(s)…"), ui.user_errors():
+slow = " (AutoAttack and Square take ~10–60 s per model on CPU)" if s.attack in ("AutoAttack", "Square") else ""
+with st.spinner(f"Running {s.attack} on {len(models)} model(s)…{slow}"), ui.user_errors():
     results = ui.attack_results(tuple(models), image_key, s, ui.device(), None, _x=x, _y=y)
 
 st.caption(f"{image_label} · {s.attack}, ε = {s.eps_input:g}{'/255' if s.norm == 'linf' else ' (L2)'}"
