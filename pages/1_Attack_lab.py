@@ -1,5 +1,4 @@
 """Attack lab: one image, 1–4 checkpoints side by side, any attack; downloads of the result."""
-import hashlib
 import json
 
 import streamlit as st
@@ -58,7 +57,6 @@ def minimal_eps_panel():
 
 minimal_eps_panel()
 
-image_info = {"source": image_label, "sha256_of_pixels": hashlib.sha256(x.numpy().tobytes()).hexdigest()}
-card = ui.lab.run_card(s, list(models), image_info, results, ui.device())
+card = ui.lab.run_card(s, list(models), image_label, x, results, ui.device())
 st.download_button("Run card (JSON)", json.dumps(card, indent=2), file_name="run_card.json",
                    mime="application/json")

@@ -8,6 +8,7 @@ Library-side limits (``LIMITS``) bound every request, whatever the widgets allow
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass
 
 import torch
@@ -133,7 +134,7 @@ def minimal_eps(models: dict, x, y, seed=0) -> dict[str, float]:
     return out
 
 
-def run_card(settings: AttackSettings, names, image: dict, results: dict, device: str) -> dict:
+def run_card(settings: AttackSettings, names, image_label: str, x, results: dict, device: str) -> dict:
     """Everything needed to reproduce an attack-lab result: settings, hashes, versions, device."""
     import platform
     import sys
@@ -145,7 +146,8 @@ def run_card(settings: AttackSettings, names, image: dict, results: dict, device
 
     return {
         "settings": settings.to_dict(),
-        "image": image,
+        "image": {"source": image_label,
+                  "sha256_of_pixels": hashlib.sha256(x.detach().cpu().float().numpy().tobytes()).hexdigest()},
         "checkpoints": {n: get_checkpoint(n).meta["sha256"] for n in names},
         "results": {n: {k: r[k] for k in ("pred_clean", "pred_adv", "success", "clean_correct", "linf255", "l2")}
                     for n, r in results.items()},
