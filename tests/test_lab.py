@@ -54,5 +54,5 @@ def test_figures_build_without_streamlit():
     for f in figs:
         assert f.to_dict()["data"]
     import numpy as np
-    shapes = [np.asarray(t["z"]).shape for t in figs[1].to_dict()["data"]]
+    shapes = [np.asarray(t.z).shape for t in figs[1].data]
     assert shapes[2] == (4, 4) and shapes[5] == (8, 8)  # layer4 of the 1222 and of the 1122 model
