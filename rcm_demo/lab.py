@@ -22,6 +22,9 @@ LIMITS = {"models": 4, "images": 500, "steps": 100, "eps255": 32.0, "eps_l2": 4.
           "seed": 2**31 - 1, "curve_points": 12}
 
 
+SMALL_BATCH = 16
+
+
 def default_alpha(eps_input: float, steps: int) -> float:
     """2.5·ε/steps (Madry et al.'s rule), never above ε and never zero; same unit as ε."""
     return max(min(2.5 * eps_input / steps, eps_input), 1e-3)
@@ -81,8 +84,11 @@ def run(model, x, y, s: AttackSettings) -> torch.Tensor:
     """The attack of ``s`` on ``model``; for targeted attacks ``y`` is replaced by the target."""
     labels = torch.full_like(y, s.target) if s.targeted else y
     g = torch.Generator().manual_seed(s.seed)
+    # bf16 autocast pays off for batches; for a handful of images its casts cost more than they save
+    # (bench/interaction_latency.py), and fp32 is exact.
+    precision = "fp32" if x.shape[0] <= SMALL_BATCH else "auto"
     return A.run_attack(s.attack, model, x, labels, eps=s.eps, alpha=s.alpha, steps=s.steps,
-                        targeted=s.targeted, generator=g)
+                        targeted=s.targeted, generator=g, precision=precision)
 
 
 @torch.no_grad()
