@@ -82,6 +82,8 @@ def parse_args(argv=None):
     p.add_argument("--csv", default="", help="also write the results here")
     p.add_argument("--no-update-cards", action="store_true")
     p.add_argument("--table", action="store_true", help="print the markdown table from the cards and exit")
+    p.add_argument("--pooling", action="store_true", help="print avg-vs-max pooling ratios of every checkpoint "
+                   "(PGD-10, 8/255, on --n images of the bundled sample) and exit")
     return p.parse_args(argv)
 
 
@@ -114,6 +116,9 @@ def main(argv=None):
     args = parse_args(argv)
     if args.table:
         print(results_table())
+        return
+    if args.pooling:
+        print(pooling_table(min(args.n, 500), args.seed))
         return
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -195,6 +200,21 @@ def results_table() -> str:
                      f"{metric_cell(mets.get('clean'))} | {metric_cell(mets.get('pgd20'))} | "
                      f"{metric_cell(mets.get('autoattack'))} |")
     return "\n".join(lines) + "\n\n" + comparisons_markdown()
+
+
+def pooling_table(n: int, seed: int = 0) -> str:
+    """Avg vs max pooling of each checkpoint's own pre-pool maps under its own PGD-10 perturbations."""
+    from .lab import zoo_pooling
+
+    s = load_sample()
+    idx = fixed_subset(len(s), n, seed)
+    lines = ["| checkpoint | map | ‖Δavg‖/‖ΔZ‖ | bound 1/√(HW) | ‖Δmax‖/‖ΔZ‖ | arg-max flip rate |",
+             "|---|---|---|---|---|---|"]
+    for name in list_checkpoints():
+        r = zoo_pooling({name: load_model(name)}, s.float(idx), s.y[idx])[0]
+        lines.append(f"| {name} | {r['H']}×{r['W']} | {r['ratio_avg']:.3f} | {r['bound_avg']:.3f} | "
+                     f"{r['ratio_max']:.3f} | {100 * r['argmax_flip_rate']:.0f}% |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -128,3 +128,11 @@ def test_paired_differences_from_correctness_bits(tiny_folder, tmp_path, monkeyp
     ma, mb = (zoo.get_checkpoint(n).meta["metrics"]["clean"]["value"] for n in (a, b))
     assert r["n"] == 16 and r["diff"] == pytest.approx(ma - mb, abs=1e-6) and r["se"] >= 0
     assert zoo_table.paired_difference(a, b, "autoattack") is None  # not measured
+
+
+def test_pooling_table(tiny_folder, tmp_path, monkeypatch, capsys):
+    train.main(_flags(tiny_folder, tmp_path, "--epochs", "1", "--strides", "1122"))
+    monkeypatch.setattr(zoo, "PRETRAINED_DIR", tmp_path / "pt")
+    evaluate.main(["--pooling", "--n", "4"])
+    out = capsys.readouterr().out
+    assert "| resnet18w4_s1122_x1_avg.std | 8×8 |" in out and "0.125" in out
