@@ -9,6 +9,7 @@
 """
 import argparse
 import statistics
+import warnings
 import sys
 import time
 from pathlib import Path
@@ -67,6 +68,7 @@ def main():
 
     # (b) captum fp32 vs the project's default, same images, accuracy on all n
     from captum.robust import PGD as CaptumPGD
+    warnings.filterwarnings("ignore", message="Input Tensor 0 did not already require gradients")
     captum = CaptumPGD(fp32, loss_func=lambda out, t: F.cross_entropy(out, t, reduction="none"),
                        lower_bound=0.0, upper_bound=1.0)
 
