@@ -162,5 +162,5 @@ def synthetic_curves(rows: list[dict]) -> go.Figure:
 
 def fmt_eps(eps255: float) -> str:
     if eps255 == 0:
-        return "0 (already misclassified)"
-    return "> 32/255 (not flipped)" if math.isinf(eps255) else f"{eps255:.1f}/255"
+        return "0 (already wrong)"
+    return "> 32/255" if math.isinf(eps255) else f"{eps255:.1f}/255"
