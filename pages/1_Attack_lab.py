@@ -47,7 +47,7 @@ for col, (name, r) in zip(cols, results.items()):
 @st.fragment
 def minimal_eps_panel():
     st.subheader("Minimal ε that flips this image")
-    st.caption("Bisection over the L∞ budget with PGD-10 (resolution 1/255 up to 32/255; "> 32/255" = not flipped), computed live.")
+    st.caption("Bisection over the L∞ budget with PGD-10 (resolution 1/255 up to 32/255; ‘> 32/255’ = not flipped), computed live.")
     if st.toggle("Compute (≈ 1–3 s per model on CPU)", key="min_eps_on", value=True):
         with st.spinner("Bisecting…"), ui.user_errors():
             eps = ui.minimal_eps(tuple(models), image_key, s.seed, ui.device(), _x=x, _y=y)
