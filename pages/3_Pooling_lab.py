@@ -57,4 +57,4 @@ with tab_syn:
     m1.metric("avg ratio", f"{cur['ratio_avg']:.4f}")
     m2.metric("max ratio", f"{cur['ratio_max']:.4f}")
     m3.metric("bound 1/√(HW)", f"{cur['bound_avg']:.4f}")
-    st.plotly_chart(viz.synthetic_curves(rows), key="syn")
+    st.plotly_chart(viz.ratio_vs_size(rows), key="syn")

@@ -26,7 +26,7 @@ import torch
 
 from . import attacks as A
 from .data import fixed_subset, load_cifar10, load_sample
-from .metrics import binomial_se
+from .metrics import binomial_se, robust_correct
 from .train import Progress
 from .zoo import CheckpointError, get_checkpoint, list_checkpoints, load_model, write_card
 
@@ -102,13 +102,8 @@ def unpack_bits(hexstr: str, n: int) -> torch.Tensor:
 def evaluate_model(model, x, y, attack: EvalAttack, aa_attacks, seed, batch_size, label=""):
     g = torch.Generator().manual_seed(seed)
     bar = Progress(len(y), f"{label} {attack.label}")
-    correct = []
-    for i in range(0, len(y), batch_size):
-        xb, yb = x[i:i + batch_size], y[i:i + batch_size]
-        x_adv = attack.run(model, xb, yb, aa_attacks, g)
-        correct.append(A.predict(model, x_adv).argmax(1).cpu() == yb)
-        bar.update(len(yb))
-    return torch.cat(correct)
+    return robust_correct(model, x, y, lambda m, xb, yb: attack.run(m, xb, yb, aa_attacks, g), batch_size,
+                          bar.update)
 
 
 def main(argv=None):

@@ -17,12 +17,11 @@ import torch.nn.functional as F
 from . import attacks as A
 from . import probe
 from .data import CLASSES
+from .metrics import accuracy
 
 LIMITS = {"models": 4, "images": 500, "steps": 100, "eps255": 32.0, "eps_l2": 4.0, "alpha255": 16.0,
           "seed": 2**31 - 1, "curve_points": 12}
-
-
-SMALL_BATCH = 16
+SMALL_BATCH = 16  # attacks on at most this many images run in fp32 (see ``run``)
 
 
 def default_alpha(eps_input: float, steps: int) -> float:
@@ -72,6 +71,12 @@ class AttackSettings:
 
     def to_dict(self) -> dict:
         return asdict(self) | {"norm": self.norm, "eps": self.eps, "alpha": self.alpha}
+
+
+def pgd_settings(eps255: float, steps: int = 10, seed: int = 0, attack: str = "PGD-L∞") -> AttackSettings:
+    """An L-inf attack at ``eps255``/255 with the default step size: the setting of every sweep."""
+    return AttackSettings(attack=attack, eps_input=eps255, steps=steps, alpha_input=default_alpha(eps255, steps),
+                          seed=seed)
 
 
 def check_models(names) -> list[str]:
@@ -189,9 +194,8 @@ def robustness_curves(models: dict, x, y, eps255, attack="PGD-L∞", steps=10, s
             if e == 0:
                 x_adv = x
             else:
-                x_adv = run(model, x, y, AttackSettings(attack=attack, eps_input=e, steps=steps,
-                                                        alpha_input=default_alpha(e, steps), seed=seed))
-            acc[name].append((A.predict(model, x_adv).argmax(1).cpu() == y).float().mean().item())
+                x_adv = run(model, x, y, pgd_settings(e, steps, seed, attack))
+            acc[name].append(accuracy(model, x_adv, y))
             done += 1
             if progress:
                 progress(done / total)
@@ -202,11 +206,11 @@ def transfer_matrix(models: dict, x, y, eps255=8.0, steps=10, seed=0, progress=N
     """acc[i][j]: accuracy of model j on perturbations crafted (PGD) on model i."""
     check_models(models)
     names = list(models)
-    s = AttackSettings(eps_input=eps255, steps=steps, alpha_input=default_alpha(eps255, steps), seed=seed)
+    s = pgd_settings(eps255, steps, seed)
     mat = []
     for i, src in enumerate(names):
         x_adv = run(models[src], x, y, s)
-        mat.append([(A.predict(models[dst], x_adv).argmax(1).cpu() == y).float().mean().item() for dst in names])
+        mat.append([accuracy(models[dst], x_adv, y) for dst in names])
         if progress:
             progress((i + 1) / len(names))
     return {"names": names, "accuracy": mat, "eps255": eps255}
@@ -214,8 +218,8 @@ def transfer_matrix(models: dict, x, y, eps255=8.0, steps=10, seed=0, progress=N
 
 def zoo_pooling(models: dict, x, y, eps255=8.0, steps=10, seed=0) -> list[dict]:
     """Pooling report of every model on its own PGD perturbation of the images."""
+    s = pgd_settings(eps255, steps, seed)
     out = []
     for name, model in models.items():
-        s = AttackSettings(eps_input=eps255, steps=steps, alpha_input=default_alpha(eps255, steps), seed=seed)
         out.append({"checkpoint": name, **probe.pooling_report(model, x, run(model, x, y, s))})
     return out

@@ -66,19 +66,24 @@ def accuracy(model, x, y, precision="auto", batch_size=500) -> float:
     return (pred == y.cpu()).float().mean().item()
 
 
-def robust_accuracy(model, x, y, attack, batch_size=250, progress=None, **settings) -> float:
-    """Accuracy on ``attack(model, x_batch, y_batch, **settings)``, batch by batch.
+def robust_correct(model, x, y, attack, batch_size=250, progress=None, **settings) -> torch.Tensor:
+    """Per-image correctness (bool, CPU) on ``attack(model, x_batch, y_batch, **settings)``, batch by batch.
 
-    ``progress(done, total)`` is called after every batch (for progress bars).
+    ``progress(n)`` is called with the size of every finished batch (for progress bars).
     """
-    correct = 0
+    correct = []
     for i in range(0, len(y), batch_size):
         xb, yb = x[i:i + batch_size], y[i:i + batch_size]
         x_adv = attack(model, xb, yb, **settings)
-        correct += (predict(model, x_adv).argmax(1).cpu() == yb.cpu()).sum().item()
+        correct.append(predict(model, x_adv).argmax(1).cpu() == yb.cpu())
         if progress is not None:
-            progress(min(i + batch_size, len(y)), len(y))
-    return correct / len(y)
+            progress(len(yb))
+    return torch.cat(correct)
+
+
+def robust_accuracy(model, x, y, attack, batch_size=250, progress=None, **settings) -> float:
+    """Accuracy on ``attack(model, x_batch, y_batch, **settings)``."""
+    return robust_correct(model, x, y, attack, batch_size, progress, **settings).float().mean().item()
 
 
 def binomial_se(p: float, n: int) -> float:

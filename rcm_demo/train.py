@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from .attacks import autocast_for, pgd
 from .data import fixed_subset, load_cifar10
-from .zoo import PRETRAINED_DIR, ModelSpec, save_checkpoint, sha256_file
+from .zoo import PRETRAINED_DIR, ModelSpec, save_checkpoint
 
 
 @dataclass
@@ -328,7 +328,8 @@ def _hardware(device, world) -> str:
         return f"{world} x {torch.cuda.get_device_name(device)}"
     cpu = platform.processor() or platform.machine()
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
     return f"{world} x CPU process ({cpu}, {torch.get_num_threads()} threads, {os.cpu_count()} cores visible)"
@@ -341,5 +342,3 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
-
-__all__ = ["TrainConfig", "train", "parse_args", "sha256_file"]

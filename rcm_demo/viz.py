@@ -155,11 +155,6 @@ def heldout_history(history: list[dict]) -> go.Figure:
     return _layout(fig, "Training monitor (fixed held-out batch)", height=280)
 
 
-def synthetic_curves(rows: list[dict]) -> go.Figure:
-    """rows: one ``probe.synthetic_pooling`` result per map size."""
-    return ratio_vs_size(rows)
-
-
 def fmt_eps(eps255: float) -> str:
     if eps255 == 0:
         return "0 (already wrong)"

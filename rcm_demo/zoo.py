@@ -11,7 +11,6 @@ Weights are safetensors only: loading never executes code from a file.
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -146,11 +145,6 @@ def load_model(name: str, device=None, channels_last: bool | None = None, direct
 
 def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def fresh_copy(model: nn.Module) -> nn.Module:
-    """A deep copy for work that must change a model (pool swap, mode) without touching the cached one."""
-    return copy.deepcopy(model)
 
 
 def save_checkpoint(model: nn.Module, spec: ModelSpec, recipe: str, train_info: dict,

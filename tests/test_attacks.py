@@ -150,3 +150,13 @@ def test_standard_autoattack_and_square(tiny_model):
                 lambda: A.autoattack(tiny_model, x, y, eps=8 / 255, n_iter=3, n_queries=20)):
         x_adv = run()
         assert (x_adv - x).abs().max() <= 8 / 255 + 1e-6
+
+
+def test_robust_accuracy_helpers(tiny_model, batch):
+    from rcm_demo import metrics
+    x, y = batch
+    clean = metrics.accuracy(tiny_model, x, y)
+    assert metrics.robust_accuracy(tiny_model, x, y, lambda m, xb, yb: xb, batch_size=4) == clean
+    seen = []
+    c = metrics.robust_correct(tiny_model, x, y, A.pgd, batch_size=4, progress=seen.append, eps=8 / 255, steps=3)
+    assert c.dtype == torch.bool and c.shape == (6,) and seen == [4, 2]
