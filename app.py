@@ -1,7 +1,7 @@
 """rcm-demo home: what the lab shows, the bound, the zoo, the device. Run: streamlit run app.py"""
 import streamlit as st
 
-from rcm_demo import ui, zoo_table
+from rcm_demo import ui, viz, zoo_table
 
 ui.page_header("rcm-demo: feature-map size and adversarial robustness",
                "An interactive lab for Xu, Wang, Yang & Zhang, *Understanding Adversarial Robustness from Feature "
@@ -14,28 +14,34 @@ over $H\cdot W$ positions, so by Cauchy–Schwarz
 
 $$\|\Delta a\|_2 \;\le\; \frac{\|\Delta Z\|_F}{\sqrt{H\,W}}$$
 
-(tight when $\Delta Z$ is the same at every position). With **max pooling** there is no such factor:
-$|\Delta m_c| \le \|\Delta Z_c\|_\infty$. Two parameter-free changes enlarge the final map from 4×4 to 8×8 in a
-CIFAR ResNet18: **upsample the input** ×2 inside the model, or **shrink a stride** ("1222" → "1122").
+(tight when $\Delta Z$ is the same at every position). A fixed input perturbation changes each position of
+the final map by a roughly fixed amount, so $\|\Delta Z\|_F$ grows like $\sqrt{HW}$ and, for spread-out
+changes, the averaged change shrinks like $1/\sqrt{HW}$ as the map grows. **Max pooling** has no such
+factor: $|\Delta m_c| \le \|\Delta Z_c\|_\infty$ does not shrink with the map. Two parameter-free changes
+enlarge the final map from 4×4 to 8×8 in a CIFAR ResNet18: **upsample the input** ×2 inside the model, or
+**shrink a stride** ("1222" → "1122").
 
 *Honest caveat:* the bound motivates, it does not prove. Real adversarial perturbations are partly spatially
-coherent, so the measured damping sits between 1 and 1/√(HW), and the robust gain of our small CPU-trained
-zoo is small next to its sampling error. The pages show the measurement next to the bound.
+coherent, so the measured damping sits between 1 and 1/√(HW). The pages show the measurement next to the bound.
 """)
 
 st.subheader("Pages")
-st.page_link("pages/1_Attack_lab.py", label="Attack lab: one image, up to four models, side by side", icon="⚔️")
-st.page_link("pages/2_Feature_map_energy.py", label="Feature-map energy: where the perturbation is damped", icon="📈")
-st.page_link("pages/3_Pooling_lab.py", label="Pooling lab: average vs max pooling of the same maps", icon="🧮")
-st.page_link("pages/4_Robustness_curves.py", label="Robustness curves, transfer and cost", icon="📉")
-st.page_link("pages/5_Model_zoo.py", label="Model zoo: every model card", icon="🗂️")
+for p in ui.pages():
+    st.page_link(p["path"], label=f"{p['label']}: {p['description']}")
 
 st.subheader("The bundled zoo")
 names = ui.checkpoints()
+for bad, why in ui.checkpoint_problems().items():
+    st.warning(f"Card {bad} is not usable: {why}")
 if names:
     st.dataframe(zoo_table.zoo_rows(names), hide_index=True, width="stretch")
     st.caption("All numbers come from the model cards, written by `python -m rcm_demo.evaluate` "
                "(± is one binomial standard error).")
+    rows = zoo_table.comparison_rows()
+    if rows:
+        ui.chart(viz.paired_differences(rows), "paired")
+        st.caption("Enlarged map minus its 4×4 baseline, paired on the same test images, 95% intervals (from the "
+                   "cards). See the README's findings for what this zoo does and does not show.")
 else:
     st.warning("pretrained/ holds no checkpoints: see the README to train some.")
 

@@ -1,11 +1,15 @@
-"""Feature-map energy: how a perturbation grows or shrinks from layer to layer, and where it lives."""
+"""How a perturbation grows or shrinks from layer to layer, and where in each map it lives."""
 import streamlit as st
 
 from rcm_demo import ui, viz
 
 ui.page_header("Feature-map energy", "Follow one perturbation through each network: the relative change "
                "‖f(x+δ) − f(x)‖/‖f(x)‖ after every stage, and its spatial layout at each map's own resolution.", "📈")
-ui.url_state({"models": ui.default_models(), "sample_id": 0, "shared": False, **ui.ATTACK_DEFAULTS})
+DEFAULT_MODELS = ui.default_models()
+STATE = {"models": ui.checkpoint_list(DEFAULT_MODELS), **ui.image_state(DEFAULT_MODELS), **ui.ATTACK_STATE,
+         "shared": ui.flag(False), "energy_scale": ui.one_of(("relative", "absolute"), "relative"),
+         "eps_layer_model": ui.checkpoint_key(DEFAULT_MODELS[0] if DEFAULT_MODELS else "")}
+ui.url_state(STATE)
 
 with st.sidebar:
     names = ui.models_ui()
@@ -13,23 +17,28 @@ with st.sidebar:
 s = ui.attack_ui()
 shared = st.toggle("Apply one perturbation, crafted on the first model, to all models", key="shared",
                    help="Separates 'the architecture damps this δ' from 'the attacker finds another δ'.")
-ui.write_url(["models", "sample_id", "shared", *ui.ATTACK_DEFAULTS])
+scale = st.radio("Scale", ["relative", "absolute"], horizontal=True, key="energy_scale")
 if x is None:
+    ui.write_url(STATE)
     st.stop()
 models = ui.models(names)
+labels = ui.labels(models)
 with st.spinner("Attacking and probing…"), ui.user_errors():
-    results = ui.attack_results(tuple(models), image_key, s, ui.device(), names[0] if shared else None,
-                                _x=x, _y=y)
+    results = ui.attack_results(tuple(models), image_key, s, names[0] if shared else None, _x=x, _y=y)
 
-st.caption(("One δ crafted on " + names[0] if shared else "Each model attacked on its own")
-           + f" · {s.attack}, ε = {s.eps_input:g} · {image_label} · computed live")
-scale = st.radio("Scale", ["relative", "absolute"], horizontal=True, key="energy_scale")
-st.plotly_chart(viz.energy_profile({n: r["energy"] for n, r in results.items()}, scale), key="profile")
-st.plotly_chart(viz.spatial_maps({n: r["spatial"] for n, r in results.items()}), key="spatial")
+st.caption(("One δ crafted on " + labels[names[0]] if shared else "Each model attacked on its own")
+           + f" · {s.describe()} · {image_label} · computed live")
+ui.chart(viz.energy_profile({n: r["energy"] for n, r in results.items()}, scale, labels), "profile")
+ui.chart(viz.spatial_maps({n: r["spatial"] for n, r in results.items()}, labels=labels), "spatial")
+st.caption("Darkest = no change. One colour scale for all panels, so the maps compare across models and layers.")
 
 st.subheader("Budget × layer")
-which = st.selectbox("Model", list(models), key="eps_layer_model")
-with st.spinner("Sweeping ε…"), ui.user_errors():
-    m = ui.eps_layer(which, image_key, s, ui.device(), _x=x, _y=y)
-st.plotly_chart(viz.eps_layer_heatmap(m), key="eps_layer")
-st.caption("Each row is a fresh PGD attack at that budget (L∞; L2 settings fall back to PGD-L∞ here).")
+if st.session_state.get("eps_layer_model") not in models:
+    st.session_state["eps_layer_model"] = next(iter(models))
+which = st.selectbox("Model", list(models), key="eps_layer_model", format_func=ui.label)
+ui.write_url(STATE)
+if ui.on_demand("Sweep ε (six PGD-10 attacks, a few seconds on CPU)", "eps_layer_go", (which, image_key, s)):
+    with st.spinner("Sweeping ε…"), ui.user_errors():
+        m = ui.eps_layer(which, image_key, s, _x=x, _y=y)
+    ui.chart(viz.eps_layer_heatmap(m), "eps_layer")
+    st.caption("Each row is a fresh PGD-10 L∞ attack at that budget (L2 and one-step settings use PGD-L∞ here).")

@@ -1,4 +1,4 @@
-"""Model zoo: every card — spec, map sizes, cost, metrics with their provenance, training budget."""
+"""Every model card: spec, map sizes, cost, metrics with their provenance, training budget."""
 import streamlit as st
 
 from rcm_demo import metrics, ui, viz, zoo_table
@@ -6,16 +6,27 @@ from rcm_demo import metrics, ui, viz, zoo_table
 ui.page_header("Model zoo", "Every bundled checkpoint with its card. Metrics come from the cards (written by "
                "`python -m rcm_demo.evaluate`); the map sizes per stage are computed live from the spec.", "🗂️")
 names = ui.checkpoints()
+for bad, why in ui.checkpoint_problems().items():
+    st.warning(f"Card {bad} is not usable: {why}")
 if not names:
-    st.warning("pretrained/ holds no checkpoints: see the README to train some.")
+    st.warning("pretrained/ holds no usable checkpoints: see the README to train some.")
     st.stop()
+STATE = {"zoo_card": ui.checkpoint_key(names[0])}
+ui.url_state(STATE)
+
 st.subheader("Comparison (from the cards)")
 st.dataframe(zoo_table.zoo_rows(names), hide_index=True, width="stretch")
+rows = zoo_table.comparison_rows()
+if rows:
+    st.subheader("Enlarged map minus its 4×4 baseline")
+    ui.chart(viz.paired_differences(rows), "paired")
+    st.caption("Paired on the same test images (from the cards' per-image correctness bits); bars are 95% "
+               "intervals. An interval that crosses 0 does not show a difference either way.")
 
-ui.url_state({"zoo_card": names[0]})
-name = st.selectbox("Card", names, key="zoo_card")
-ui.write_url(["zoo_card"])
+name = ui.checkpoint_ui("zoo_card", "Card")
+ui.write_url(STATE)
 meta = ui.card(name)
+st.markdown(f"### {ui.label(name)}\n`{name}` · tier **{meta.get('tier', 'lite')}**")
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("pre-pool map", "×".join(map(str, meta["pre_pool_hw"])))
 c2.metric("parameters", f"{meta['params']:,}")
@@ -32,13 +43,17 @@ with left:
     st.dataframe([{"stage": k, "shape": " × ".join(map(str, v))} for k, v in shapes.items()], hide_index=True)
 with right:
     st.markdown("**Metrics** (from the card)")
-    rows = [{"metric": k, "accuracy %": round(100 * v["value"], 1), "± se": round(100 * v.get("se", 0), 1),
-             "n": v["n"], "data set": v["dataset"], "attack": str(v.get("attack", {}))}
+    mets = [{"metric": k, "accuracy %": round(100 * v["value"], 1), "± se": round(100 * v.get("se", 0), 1),
+             "n": v["n"], "data set": v["dataset"],
+             "attack": ", ".join(f"{a}={b}" for a, b in v.get("attack", {}).items()) or "none"}
             for k, v in meta.get("metrics", {}).items()]
-    st.dataframe(rows, hide_index=True) if rows else st.info("Not evaluated yet.")
+    if mets:
+        st.dataframe(mets, hide_index=True)
+    else:
+        st.info("Not evaluated yet.")
     hist = meta["train"].get("heldout_monitor", {}).get("history")
     if hist:
-        st.plotly_chart(viz.heldout_history(hist), key="hist")
+        ui.chart(viz.heldout_history(hist), "hist")
 
 st.markdown("**Training**")
 t = meta["train"]

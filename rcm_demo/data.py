@@ -58,7 +58,7 @@ def load_sample() -> Dataset:
     """The bundled 500-image CIFAR-10 test sample (50 per class)."""
     with np.load(SAMPLE_FILE) as f:
         x, y = torch.from_numpy(f["x"].copy()), torch.from_numpy(f["y"].astype(np.int64))
-    return Dataset(x, y, "rcm-demo bundled sample: 500 CIFAR-10 test images (cifar10-jpeg, JPEG q75)")
+    return Dataset(x, y, "rcm-demo bundled sample: 500 CIFAR-10 test images (cifar10-jpeg variant, JPEG q75)")
 
 
 # ----------------------------------------------------------------------------- full data set
@@ -101,7 +101,21 @@ def load_image_folder(data_dir: str | os.PathLike, split: str) -> Dataset:
         tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npz")  # one per process: torchrun ranks race here
         np.savez(tmp, x=x, y=y)
         tmp.replace(cache)
-    return Dataset(torch.from_numpy(x), torch.from_numpy(y), f"ImageFolder {split_dir}")
+    return Dataset(torch.from_numpy(x), torch.from_numpy(y), dataset_name(split_dir.parent.name, split))
+
+
+# What model cards call a data set: its name and variant, never a path on the machine that used it.
+KNOWN_VARIANTS = {
+    "cifar10-jpeg": "CIFAR-10 {split} split, cifar10-jpeg variant (re-encoded as JPEG quality 75; ImageFolder)",
+    "torchvision": "CIFAR-10 {split} split, original (torchvision.datasets.CIFAR10)",
+}
+
+
+def dataset_name(variant: str, split: str) -> str:
+    """'cifar10-jpeg' / 'torchvision' / any ImageFolder directory name -> the text written into cards."""
+    if variant in KNOWN_VARIANTS:
+        return KNOWN_VARIANTS[variant].format(split=split)
+    return f"CIFAR-10 {split} split, ImageFolder variant {variant!r}"
 
 
 def load_torchvision(root: str | os.PathLike, split: str, download: bool = False) -> Dataset:
@@ -110,7 +124,7 @@ def load_torchvision(root: str | os.PathLike, split: str, download: bool = False
 
     ds = CIFAR10(str(root), train=(split == "train"), download=download)
     x = torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous()
-    return Dataset(x, torch.tensor(ds.targets, dtype=torch.int64), f"torchvision CIFAR-10 ({split}) at {root}")
+    return Dataset(x, torch.tensor(ds.targets, dtype=torch.int64), dataset_name("torchvision", split))
 
 
 def load_cifar10(split: str, data_dir=None, root=None, download=False) -> Dataset:

@@ -20,47 +20,62 @@ import hashlib
 import shlex
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
 from . import attacks as A
 from .data import fixed_subset, load_cifar10, load_sample
-from .metrics import binomial_se, robust_correct
+from .metrics import binomial_se, pack_bits, robust_correct
+from .lab import zoo_pooling
 from .train import Progress
-from .zoo import CheckpointError, get_checkpoint, list_checkpoints, load_model, write_card
+from .zoo import CheckpointError, get_checkpoint, list_checkpoints, load_model, scan_checkpoints, write_card
+from .zoo_table import comparisons_markdown, metric_cell
 
 EPS = 8 / 255
 
 
 @dataclass(frozen=True)
-class EvalAttack:
+class EvalSetting:
+    """One column of the cards: a registry attack (``None`` = clean images) at fixed settings."""
+
     key: str
     label: str
-    settings: dict
+    attack: str | None = None
+    eps: float = EPS
+    steps: int | None = None
+    alpha: float | None = None
+
+    def entry(self, aa_attacks="standard") -> A.Attack:
+        entry = A.get_attack(self.attack)
+        if self.attack == "AutoAttack" and aa_attacks != "standard":
+            entry = replace(entry, bound={**entry.bound, "attacks": tuple(aa_attacks)})
+        return entry
 
     def run(self, model, x, y, aa_attacks, generator):
-        s = self.settings
-        if self.key == "clean":
+        if self.attack is None:
             return x
-        if self.key == "fgsm":
-            return A.fgsm(model, x, y, eps=s["eps"])
-        if self.key == "autoattack":
-            return A.autoattack(model, x, y, eps=s["eps"], attacks=aa_attacks, generator=generator)
-        return A.pgd(model, x, y, eps=s["eps"], alpha=s["alpha"], steps=s["steps"], norm=s["norm"],
-                     loss=s["loss"], generator=generator)
+        return self.entry(aa_attacks)(model, x, y, eps=self.eps, steps=self.steps, alpha=self.alpha,
+                                      generator=generator)
+
+    def card_settings(self, aa_attacks="standard") -> dict:
+        if self.attack is None:
+            return {}
+        out = self.entry(aa_attacks).settings(self.eps, self.steps, self.alpha)
+        if self.attack == "AutoAttack":
+            out["attacks"] = list(A.AA_ATTACKS if aa_attacks == "standard" else aa_attacks)
+            out["package"] = "pyautoattack 0.2.0 (version='standard' settings)"
+        return out
 
 
+# The reference code's evaluation: PGD-20 (step 2/255), CW-L∞ (30 steps, step 0.8/255), AutoAttack.
 EVAL_ATTACKS = {a.key: a for a in (
-    EvalAttack("clean", "Clean", {}),
-    EvalAttack("fgsm", "FGSM", {"norm": "linf", "eps": EPS}),
-    EvalAttack("pgd20", "PGD-20", {"norm": "linf", "eps": EPS, "alpha": 2 / 255, "steps": 20, "loss": "ce",
-                                   "random_start": True}),
-    EvalAttack("cw30", "CW-L∞ (PGD-30, margin)", {"norm": "linf", "eps": EPS, "alpha": 0.8 / 255, "steps": 30,
-                                                  "loss": "cw", "random_start": True}),
-    EvalAttack("l2", "PGD-20 L2", {"norm": "l2", "eps": 0.5, "alpha": 0.1, "steps": 20, "loss": "ce",
-                                   "random_start": True}),
-    EvalAttack("autoattack", "AutoAttack", {"norm": "linf", "eps": EPS}),
+    EvalSetting("clean", "Clean"),
+    EvalSetting("fgsm", "FGSM", "FGSM"),
+    EvalSetting("pgd20", "PGD-20", "PGD-L∞", steps=20, alpha=2 / 255),
+    EvalSetting("cw30", "CW-L∞ (PGD-30, margin)", "CW-L∞", steps=30, alpha=0.8 / 255),
+    EvalSetting("l2", "PGD-20 L2", "PGD-L2", eps=0.5, steps=20, alpha=0.1),
+    EvalSetting("autoattack", "AutoAttack", "AutoAttack"),
 )}
 
 
@@ -87,19 +102,7 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def _bits(correct: torch.Tensor) -> str:
-    """Per-image correctness packed as hex (4 images per digit, in subset order)."""
-    b = correct.to(torch.uint8).tolist()
-    b += [0] * (-len(b) % 4)
-    return "".join(f"{b[i] * 8 + b[i + 1] * 4 + b[i + 2] * 2 + b[i + 3]:x}" for i in range(0, len(b), 4))
-
-
-def unpack_bits(hexstr: str, n: int) -> torch.Tensor:
-    bits = [int(c, 16) >> s & 1 for c in hexstr for s in (3, 2, 1, 0)]
-    return torch.tensor(bits[:n], dtype=torch.bool)
-
-
-def evaluate_model(model, x, y, attack: EvalAttack, aa_attacks, seed, batch_size, label=""):
+def evaluate_model(model, x, y, attack: EvalSetting, aa_attacks, seed, batch_size, label=""):
     g = torch.Generator().manual_seed(seed)
     bar = Progress(len(y), f"{label} {attack.label}")
     return robust_correct(model, x, y, lambda m, xb, yb: attack.run(m, xb, yb, aa_attacks, g), batch_size,
@@ -117,7 +120,12 @@ def main(argv=None):
         return
     if args.threads:
         torch.set_num_threads(args.threads)
-    names = list_checkpoints() if args.checkpoints == "all" else args.checkpoints.split(",")
+    if args.checkpoints == "all":
+        names, problems = scan_checkpoints()
+        for name, why in problems.items():
+            print(f"skipping unusable card {name}: {why}", file=sys.stderr)
+    else:
+        names = args.checkpoints.split(",")
     keys = args.attacks.split(",")
     bad = [k for k in keys if k not in EVAL_ATTACKS]
     if bad:
@@ -147,17 +155,14 @@ def main(argv=None):
             t0 = time.time()
             correct = evaluate_model(model, x[:n], y[:n], att, aa_attacks, args.seed, args.batch_size, name)
             acc = correct.float().mean().item()
-            settings = dict(att.settings)
-            if key == "autoattack":
-                settings["attacks"] = list(A.AA_ATTACKS if aa_attacks == "standard" else aa_attacks)
-                settings["package"] = "pyautoattack 0.2.0 (version='standard' settings)"
+            settings = att.card_settings(aa_attacks)
             meta.setdefault("metrics", {})[key] = {
                 "value": round(acc, 4), "n": n, "se": round(binomial_se(acc, n), 4),
                 "dataset": test.source, "subset_seed": args.seed, "attack": settings,
                 "subset_sha256": hashlib.sha256(idx[:n].numpy().tobytes()).hexdigest(),
                 "seconds": round(time.time() - t0, 1), "device": str(A.model_device(model)),
                 "torch": torch.__version__, "date": datetime.date.today().isoformat(),
-                "command": command, "correct_bits": _bits(correct),
+                "command": command, "correct_bits": pack_bits(correct),
             }
             row[key] = acc
             print(f"{name}: {att.label} {acc:.2%} (n={n}, {time.time() - t0:.0f} s)", file=sys.stderr)
@@ -183,8 +188,6 @@ def markdown(rows, keys) -> str:
 def results_table() -> str:
     """The README's results tables, generated from the cards: per checkpoint (accuracy in %, ± one
     binomial standard error) and paired differences enlarged-minus-baseline on the same images."""
-    from .zoo_table import comparisons_markdown, metric_cell
-
     lines = ["| checkpoint | recipe | pool | pre-pool map | MMACs | clean | PGD-20 | AutoAttack |",
              "|---|---|---|---|---|---|---|---|"]
     for name in list_checkpoints():
@@ -199,8 +202,6 @@ def results_table() -> str:
 
 def pooling_table(n: int, seed: int = 0) -> str:
     """Avg vs max pooling of each checkpoint's own pre-pool maps under its own PGD-10 perturbations."""
-    from .lab import zoo_pooling
-
     s = load_sample()
     idx = fixed_subset(len(s), n, seed)
     lines = ["| checkpoint | map | ‖Δavg‖/‖ΔZ‖ | bound 1/√(HW) | ‖Δmax‖/‖ΔZ‖ | arg-max flip rate |",

@@ -1,32 +1,32 @@
 """The computations behind the app's pages, free of Streamlit so tests and benchmarks call them directly.
 
-    s = AttackSettings(attack="PGD-L∞", eps_input=8, steps=10)   # eps in /255 for L-inf attacks
+    s = AttackSettings(attack="PGD-L∞", eps_input=8, steps=10)   # eps in UI units (k/255 for L∞)
     results = attack_models(models, x, y, s)                      # one image, several models
     curves = robustness_curves(models, x, y, eps255=[0, 2, 4, 8])
 
-Library-side limits (``LIMITS``) bound every request, whatever the widgets allow.
+Every request is bounded by ``rcm_demo.limits``, whatever the widgets allow.
 """
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+import importlib.metadata
+import platform
+import sys
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
 
+from . import __version__, probe
 from . import attacks as A
-from . import probe
+from . import limits as L
 from .data import CLASSES
-from .metrics import accuracy
+from .metrics import accuracy, binomial_se
+from .zoo import get_checkpoint
 
-LIMITS = {"models": 4, "images": 500, "steps": 100, "eps255": 32.0, "eps_l2": 4.0, "alpha255": 16.0,
-          "seed": 2**31 - 1, "curve_points": 12}
 SMALL_BATCH = 16  # attacks on at most this many images run in fp32 (see ``run``)
-
-
-def default_alpha(eps_input: float, steps: int) -> float:
-    """2.5·ε/steps (Madry et al.'s rule), never above ε and never zero; same unit as ε."""
-    return max(min(2.5 * eps_input / steps, eps_input), 1e-3)
+MIN_EPS_ATTACKS = ("PGD-L∞", "CW-L∞")  # attacks offered for the minimal-budget bisection
+MIN_EPS_STEPS = (10, 50, 100)
 
 
 def _check(ok: bool, msg: str):
@@ -36,52 +36,68 @@ def _check(ok: bool, msg: str):
 
 @dataclass(frozen=True)
 class AttackSettings:
+    """An attack request in UI units (L∞ budgets in k/255, L2 as the radius); ``alpha_input=None``
+    means the default rule ``limits.default_alpha``."""
+
     attack: str = "PGD-L∞"
-    eps_input: float = 8.0  # L-inf attacks: k in k/255; L2 attacks: the L2 radius on [0, 1] pixels
-    steps: int = 10
-    alpha_input: float = 2.0  # same unit as eps_input
+    eps_input: float = L.EPS["linf"].default
+    steps: int = L.STEPS.default
+    alpha_input: float | None = None
     targeted: bool = False
     target: int = 0
     seed: int = 0
 
     def __post_init__(self):
-        _check(self.attack in A.ATTACKS, f"unknown attack {self.attack!r}; choose one of {list(A.ATTACKS)}")
-        if self.norm == "linf":
-            _check(0 <= self.eps_input <= LIMITS["eps255"], f"ε must be between 0 and {LIMITS['eps255']:.0f}/255")
-            _check(0 < self.alpha_input <= LIMITS["alpha255"], f"step size must be in (0, {LIMITS['alpha255']:.0f}/255]")
-        else:
-            _check(0 <= self.eps_input <= LIMITS["eps_l2"], f"L2 ε must be between 0 and {LIMITS['eps_l2']}")
-            _check(0 < self.alpha_input <= LIMITS["eps_l2"], f"L2 step size must be in (0, {LIMITS['eps_l2']}]")
-        _check(1 <= self.steps <= LIMITS["steps"], f"steps must be between 1 and {LIMITS['steps']}")
+        entry = A.get_attack(self.attack)
+        L.EPS[entry.norm].check(self.eps_input, "ε")
+        if self.alpha_input is not None:
+            L.ALPHA[entry.norm].check(self.alpha_input, "the step size")
+        L.STEPS.check(self.steps, "steps")
+        L.SEED.check(self.seed, "the seed")
         _check(0 <= self.target < len(CLASSES), "the target class must be one of the ten CIFAR-10 classes")
-        _check(0 <= self.seed <= LIMITS["seed"], "the seed must be a non-negative 31-bit integer")
-        _check(not self.targeted or A.ATTACKS[self.attack][3], f"{self.attack} is untargeted here")
+        _check(not self.targeted or entry.targetable, f"{self.attack} is untargeted here")
+
+    @property
+    def entry(self) -> A.Attack:
+        return A.ATTACKS[self.attack]
 
     @property
     def norm(self) -> str:
-        return A.ATTACKS[self.attack][1]
+        return self.entry.norm
 
     @property
-    def eps(self) -> float:  # the one place where the UI unit becomes the [0, 1] scale
-        return self.eps_input / 255 if self.norm == "linf" else float(self.eps_input)
+    def eps(self) -> float:
+        return L.to_code(self.norm, self.eps_input)
 
     @property
     def alpha(self) -> float:
-        return self.alpha_input / 255 if self.norm == "linf" else float(self.alpha_input)
+        if self.alpha_input is None:
+            return L.default_alpha(self.eps, self.steps)
+        return L.to_code(self.norm, self.alpha_input)
+
+    def describe(self) -> str:
+        """One line for captions: only what this attack uses."""
+        text = f"{self.attack}, ε = {L.fmt_budget(self.norm, self.eps)}"
+        if self.entry.iterative:
+            text += f", {self.steps} steps of {L.fmt_budget(self.norm, self.alpha)}"
+        return text + (f", target {CLASSES[self.target]}" if self.targeted else "") + f", seed {self.seed}"
 
     def to_dict(self) -> dict:
-        return asdict(self) | {"norm": self.norm, "eps": self.eps, "alpha": self.alpha}
+        """For run cards: the attack's own settings (no steps or step size for one-step attacks)."""
+        out = self.entry.settings(self.eps, self.steps if self.entry.iterative else None,
+                                  self.alpha if self.entry.iterative else None)
+        return out | {"eps_ui": self.eps_input, "targeted": self.targeted, "seed": self.seed,
+                      **({"target": CLASSES[self.target]} if self.targeted else {})}
 
 
 def pgd_settings(eps255: float, steps: int = 10, seed: int = 0, attack: str = "PGD-L∞") -> AttackSettings:
     """An L-inf attack at ``eps255``/255 with the default step size: the setting of every sweep."""
-    return AttackSettings(attack=attack, eps_input=eps255, steps=steps, alpha_input=default_alpha(eps255, steps),
-                          seed=seed)
+    return AttackSettings(attack=attack, eps_input=eps255, steps=steps, seed=seed)
 
 
 def check_models(names) -> list[str]:
     names = list(names)
-    _check(1 <= len(names) <= LIMITS["models"], f"choose between 1 and {LIMITS['models']} models")
+    L.MODELS.check(len(names), "the number of models")
     return names
 
 
@@ -92,13 +108,32 @@ def run(model, x, y, s: AttackSettings) -> torch.Tensor:
     # bf16 autocast pays off for batches; for a handful of images its casts cost more than they save
     # (bench/interaction_latency.py), and fp32 is exact.
     precision = "fp32" if x.shape[0] <= SMALL_BATCH else "auto"
-    return A.run_attack(s.attack, model, x, labels, eps=s.eps, alpha=s.alpha, steps=s.steps,
-                        targeted=s.targeted, generator=g, precision=precision)
+    return s.entry(model, x, labels, eps=s.eps, alpha=s.alpha, steps=s.steps, targeted=s.targeted, generator=g,
+                   precision=precision)
 
 
 @torch.no_grad()
 def probs(model, x) -> torch.Tensor:
     return F.softmax(A.predict(model, x), dim=1).cpu()
+
+
+@torch.no_grad()
+def clean_correct(model, x, y, batch_size=500) -> torch.Tensor:
+    """(N,) bool on the CPU: which images the model classifies correctly."""
+    return A.predict(model, x, batch_size=batch_size).argmax(1).cpu() == y.cpu()
+
+
+def first_correct(models: dict, x, y, after: int = -1, chunk: int = 16) -> int | None:
+    """Index of the first image after ``after`` that every model classifies correctly (wrapping around),
+    scanning in chunks so that the usual answer costs one small batch; None if there is none."""
+    n = len(y)
+    order = [(after + 1 + k) % n for k in range(n)]
+    for i in range(0, n, chunk):
+        idx = torch.tensor(order[i:i + chunk])
+        ok = torch.stack([clean_correct(m, x[idx], y[idx]) for m in models.values()]).all(0)
+        if ok.any():
+            return int(idx[ok.nonzero()[0, 0]])
+    return None
 
 
 def attack_models(models: dict, x, y, s: AttackSettings, shared_from: str | None = None,
@@ -135,26 +170,21 @@ def verdict(r: dict) -> str:
     return "fooled" if r["success"] else "held"
 
 
-def minimal_eps(models: dict, x, y, seed=0) -> dict[str, float]:
-    """Smallest L-inf budget (in /255) at which PGD-10 flips each model's prediction of one image
-    (its own clean prediction when ``y`` is None)."""
+def minimal_eps(models: dict, x, y, seed=0, attack="PGD-L∞", steps=10) -> dict[str, float]:
+    """Upper bound (in /255) on the smallest L-inf budget that flips each model's prediction of one
+    image, found by bisection with ``attack`` at ``steps`` steps (its own clean prediction when ``y`` is
+    None). A stronger attack can only lower it."""
+    L.STEPS.check(steps, "steps")
     out = {}
     for n, m in models.items():
         y_m = probs(m, x).argmax(1) if y is None else y
-        out[n] = A.min_epsilon(m, x, y_m, generator=torch.Generator().manual_seed(seed))[0].item() * 255
+        e = A.min_epsilon(m, x, y_m, attack=attack, steps=steps, generator=torch.Generator().manual_seed(seed))
+        out[n] = L.to_ui("linf", e[0].item())
     return out
 
 
 def run_card(settings: AttackSettings, names, image_label: str, x, results: dict, device: str) -> dict:
     """Everything needed to reproduce an attack-lab result: settings, hashes, versions, device."""
-    import platform
-    import sys
-
-    import streamlit
-
-    from . import __version__
-    from .zoo import get_checkpoint
-
     return {
         "settings": settings.to_dict(),
         "image": {"source": image_label,
@@ -163,7 +193,8 @@ def run_card(settings: AttackSettings, names, image_label: str, x, results: dict
         "results": {n: {k: r[k] for k in ("pred_clean", "pred_adv", "success", "clean_correct", "linf255", "l2")}
                     for n, r in results.items()},
         "device": device,
-        "versions": {"rcm_demo": __version__, "torch": torch.__version__, "streamlit": streamlit.__version__,
+        "versions": {"rcm_demo": __version__, "torch": torch.__version__,
+                     "streamlit": importlib.metadata.version("streamlit"),
                      "python": sys.version.split()[0], "platform": platform.platform()},
     }
 
@@ -172,8 +203,8 @@ def eps_layer_matrix(model, x, y, s: AttackSettings, eps255=(1, 2, 4, 8, 12, 16)
     """Relative energy per layer (columns) for a range of L-inf budgets (rows)."""
     rows = []
     for e in eps255:
-        s_e = AttackSettings(**{**asdict(s), "attack": "PGD-L∞" if s.norm == "l2" else s.attack, "eps_input": e,
-                                "alpha_input": default_alpha(e, 10), "steps": 10})
+        s_e = replace(s, attack="PGD-L∞" if s.norm == "l2" or not s.entry.iterative else s.attack, eps_input=e,
+                      alpha_input=None, steps=10, targeted=False)
         x_adv = run(model, x, y, s_e)
         energy = probe.layer_energy(model, x, x_adv)
         rows.append([energy[k]["relative"] for k in probe.PROFILE])
@@ -183,9 +214,9 @@ def eps_layer_matrix(model, x, y, s: AttackSettings, eps255=(1, 2, 4, 8, 12, 16)
 def robustness_curves(models: dict, x, y, eps255, attack="PGD-L∞", steps=10, seed=0, progress=None):
     """Accuracy (fraction) per model and budget on the images (x, y); ``progress(frac)`` reports."""
     check_models(models)
-    _check(1 <= len(y) <= LIMITS["images"], f"use between 1 and {LIMITS['images']} images")
+    L.IMAGES.check(len(y), "the number of images")
     eps255 = list(eps255)
-    _check(1 <= len(eps255) <= LIMITS["curve_points"], f"at most {LIMITS['curve_points']} ε values")
+    L.CURVE_POINTS.check(len(eps255), "the number of ε values")
     total, done = len(models) * len(eps255), 0
     acc = {}
     for name, model in models.items():
@@ -199,7 +230,7 @@ def robustness_curves(models: dict, x, y, eps255, attack="PGD-L∞", steps=10, s
             done += 1
             if progress:
                 progress(done / total)
-    return {"eps255": eps255, "accuracy": acc}
+    return {"eps255": eps255, "accuracy": acc, "n": len(y)}
 
 
 def transfer_matrix(models: dict, x, y, eps255=8.0, steps=10, seed=0, progress=None):

@@ -86,6 +86,18 @@ def robust_accuracy(model, x, y, attack, batch_size=250, progress=None, **settin
     return robust_correct(model, x, y, attack, batch_size, progress, **settings).float().mean().item()
 
 
+def pack_bits(correct: torch.Tensor) -> str:
+    """Per-image correctness packed as hex (4 images per digit, in subset order), for model cards."""
+    b = correct.to(torch.uint8).tolist()
+    b += [0] * (-len(b) % 4)
+    return "".join(f"{b[i] * 8 + b[i + 1] * 4 + b[i + 2] * 2 + b[i + 3]:x}" for i in range(0, len(b), 4))
+
+
+def unpack_bits(hexstr: str, n: int) -> torch.Tensor:
+    bits = [int(c, 16) >> s & 1 for c in hexstr for s in (3, 2, 1, 0)]
+    return torch.tensor(bits[:n], dtype=torch.bool)
+
+
 def binomial_se(p: float, n: int) -> float:
     """Standard error of an accuracy measured on n images (in the same unit as p)."""
     return math.sqrt(max(p * (1 - p), 0.0) / n) if n else float("nan")
@@ -107,3 +119,30 @@ def latency_ms(model, batch: int = 1, repeats: int = 20, precision="auto") -> fl
                 torch.cuda.synchronize()
             times.append(time.perf_counter() - t)
     return 1000 * sorted(times)[len(times) // 2]
+
+
+def latency_table(models: dict, batch: int = 1, rounds: int = 15, precision="fp32") -> dict[str, dict]:
+    """Forward latency of several models measured *interleaved* (A, B, C, A, B, C, ...), so a busy
+    moment on the machine hits every model alike. Per model: median and interquartile range in ms."""
+    first = next(iter(models.values()))
+    device = model_device(first)
+    x = torch.rand(batch, 3, 32, 32, device=device)
+    times = {k: [] for k in models}
+    with torch.no_grad(), autocast_for(device, precision):
+        for m in models.values():  # warm-up
+            m(x)
+        for _ in range(rounds):
+            for k, m in models.items():
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                t = time.perf_counter()
+                m(x)
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                times[k].append(1000 * (time.perf_counter() - t))
+    out = {}
+    for k, ts in times.items():
+        ts = sorted(ts)
+        out[k] = {"median_ms": ts[len(ts) // 2], "q1_ms": ts[len(ts) // 4], "q3_ms": ts[(3 * len(ts)) // 4],
+                  "rounds": rounds}
+    return out

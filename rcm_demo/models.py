@@ -11,7 +11,10 @@ The knobs that change the size of the final feature map:
 Stages are named modules so the probe can hook them: ``normalize``, ``upsample``, ``stem``,
 ``layer1`` ... ``layer4``, ``pool``, ``fc`` (``TAPS``).
 
-Build models through ``rcm_demo.zoo.ModelSpec(...).build()``; ``build_model`` is the raw factory.
+Architectures are a registry: ``ARCHS`` maps a name to a class taking the keywords
+``width, strides, scale, mode, pool``. Adding one is a class plus ``@register("name")``; the knobs
+are validated once, by ``rcm_demo.zoo.ModelSpec``, which is how models are built:
+``ModelSpec(arch="resnet18", strides="1122").build()``.
 """
 from __future__ import annotations
 
@@ -25,9 +28,19 @@ NUM_CLASSES = 10
 
 # Tap points shared by every architecture, in forward order.
 TAPS = ("normalize", "upsample", "stem", "layer1", "layer2", "layer3", "layer4", "pool", "fc")
-ARCHS = ("resnet18", "preactresnet18", "vgg", "alexnet")
 POOLS = ("avg", "max")
 MODES = ("nearest", "bilinear", "bicubic")
+ARCHS: dict[str, type] = {}  # name -> class(width=, strides=, scale=, mode=, pool=)
+
+
+def register(name: str):
+    """Class decorator: add an architecture to ``ARCHS`` under ``name``."""
+    def add(cls):
+        if name in ARCHS:
+            raise ValueError(f"architecture {name!r} is registered twice")
+        ARCHS[name] = cls
+        return cls
+    return add
 
 
 class Normalize(nn.Module):
@@ -140,8 +153,11 @@ class FeatureMapNet(nn.Module):
         return self.fc(a)  # (N, 10) logits
 
 
+@register("resnet18")
 class ResNet18(FeatureMapNet):
-    def __init__(self, width=64, strides="1222", scale=1, mode="nearest", pool="avg", preact=False):
+    """CIFAR ResNet18 (He et al.): 3x3 stem, four stages of two basic blocks; width 64 is the paper's."""
+
+    def __init__(self, width=16, strides="1222", scale=1, mode="nearest", pool="avg", preact=False):
         super().__init__(scale, mode, pool, 8 * width)
         block = PreActBlock if preact else BasicBlock
         if preact:  # pre-activation nets normalise/activate inside the blocks
@@ -158,14 +174,23 @@ class ResNet18(FeatureMapNet):
             cin = cout
 
 
+@register("preactresnet18")
+class PreActResNet18(ResNet18):
+    """Pre-activation ResNet18 (He et al. 2016), the reference code's other backbone."""
+
+    def __init__(self, width=16, strides="1222", scale=1, mode="nearest", pool="avg"):
+        super().__init__(width, strides, scale, mode, pool, preact=True)
+
+
 def _conv_bn_relu(cin, cout, k=3, p=1):
     return [nn.Conv2d(cin, cout, k, 1, p, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
 
 
+@register("vgg")
 class VGGNet(FeatureMapNet):
     """VGG-11-style: a stride digit 2 puts a 2x2 max-pool at the start of the stage, 1 removes it."""
 
-    def __init__(self, width=64, strides="1222", scale=1, mode="nearest", pool="avg", convs=(1, 1, 2, 2)):
+    def __init__(self, width=16, strides="1222", scale=1, mode="nearest", pool="avg", convs=(1, 1, 2, 2)):
         super().__init__(scale, mode, pool, 8 * width)
         self.stem = nn.Sequential(*_conv_bn_relu(3, width))
         cin = width
@@ -179,10 +204,11 @@ class VGGNet(FeatureMapNet):
         self.fc = nn.Linear(cin, NUM_CLASSES)
 
 
+@register("alexnet")
 class AlexNetStyle(FeatureMapNet):
     """AlexNet-style: a 5x5 stem and one wide conv per stage; stride digits choose the max-pools."""
 
-    def __init__(self, width=64, strides="1222", scale=1, mode="nearest", pool="avg"):
+    def __init__(self, width=16, strides="1222", scale=1, mode="nearest", pool="avg"):
         super().__init__(scale, mode, pool, 4 * width)
         self.stem = nn.Sequential(*_conv_bn_relu(3, width, k=5, p=2))
         chans = (width, 2 * width, 4 * width, 4 * width)
@@ -192,25 +218,3 @@ class AlexNetStyle(FeatureMapNet):
             layers += _conv_bn_relu(cin, cout)
             setattr(self, f"layer{i + 1}", nn.Sequential(*layers))
             cin = cout
-
-
-def build_model(arch="resnet18", width=64, strides="1222", scale=1, mode="nearest", pool="avg") -> nn.Module:
-    """Random-init model; validates the knobs with messages a person understands."""
-    if arch not in ARCHS:
-        raise ValueError(f"unknown arch {arch!r}; choose one of {ARCHS}")
-    if len(strides) != 4 or any(c not in "12" for c in strides):
-        raise ValueError(f"strides must be four digits 1 or 2 (e.g. '1222'), got {strides!r}")
-    if int(scale) not in (1, 2, 3, 4):
-        raise ValueError(f"scale must be 1, 2, 3 or 4, got {scale!r}")
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if not 1 <= int(width) <= 512:
-        raise ValueError(f"width must be in 1..512, got {width!r}")
-    kw = dict(width=int(width), strides=strides, scale=int(scale), mode=mode, pool=pool)
-    if arch == "resnet18":
-        return ResNet18(**kw)
-    if arch == "preactresnet18":
-        return ResNet18(preact=True, **kw)
-    if arch == "vgg":
-        return VGGNet(**kw)
-    return AlexNetStyle(**kw)

@@ -140,22 +140,42 @@ def pooling_report(model, x, x_adv, precision="fp32") -> dict[str, float]:
     return pooling_stats(clean["layer4"], adv["layer4"])
 
 
+SYNTHETIC_KINDS = {
+    "noise": "independent at every position (what an incoherent perturbation looks like)",
+    "uniform": "the same at every position (fully coherent: the bound's tight case)",
+    "blob": "only at the centre position",
+}
+
+
 def synthetic_pooling(h: int, w: int, kind: str = "noise", channels: int = 64, n: int = 32,
                       strength: float = 0.1, seed: int = 0) -> dict[str, float]:
-    """The same measurement on synthetic maps: ReLU'd Gaussian maps plus a perturbation that is
-    i.i.d. ``noise``, spatially ``uniform`` (the bound's tight case) or a ``blob`` (one location)."""
+    """Avg vs max pooling of synthetic maps: ReLU'd Gaussian maps Z (N, C, H, W) plus a perturbation
+    whose size *per position* is fixed, as a fixed input δ produces on a larger map.
+
+    Each perturbed position gets a channel vector of RMS ``strength`` (the clean activations have
+    RMS ~0.58), so ``per_position`` = strength·sqrt(C) is the same for every map size. Reported:
+    ``pooled_avg``/``pooled_max`` = ‖Δ pooled‖ / per_position (the scale of the argument: average
+    pooling shrinks like 1/sqrt(HW) for ``noise``, max pooling does not shrink), and the ratios to
+    ‖ΔZ‖_F of ``pooling_stats`` (the normalised view, where both fall; see SYNTHETIC_KINDS)."""
     if not (1 <= h <= 64 and 1 <= w <= 64):
         raise ValueError("map sides must be between 1 and 64")
+    if kind not in SYNTHETIC_KINDS:
+        raise ValueError(f"kind must be one of {list(SYNTHETIC_KINDS)}")
     g = torch.Generator().manual_seed(seed)
     z = torch.randn(n, channels, h, w, generator=g).relu()
     if kind == "noise":
         d = torch.randn(n, channels, h, w, generator=g)
     elif kind == "uniform":
         d = torch.randn(n, channels, 1, 1, generator=g).expand(n, channels, h, w)
-    elif kind == "blob":
-        d = torch.zeros(n, channels, h, w)
-        d[:, :, h // 2, w // 2] = torch.randn(n, channels, generator=g) * math.sqrt(h * w)
     else:
-        raise ValueError("kind must be 'noise', 'uniform' or 'blob'")
-    d = d / _norms(d).view(n, 1, 1, 1) * strength * _norms(z).view(n, 1, 1, 1)
-    return pooling_stats(z, z + d)
+        d = torch.zeros(n, channels, h, w)
+        d[:, :, h // 2, w // 2] = torch.randn(n, channels, generator=g)
+    # Fix the size per perturbed position exactly: each (sample, position) channel vector has norm
+    # strength * sqrt(C) (drawn directions, fixed lengths), so only the map size changes between rows.
+    per_position = strength * math.sqrt(channels)
+    d = d / d.norm(dim=1, keepdim=True).clamp_min(1e-12) * per_position
+    stats = pooling_stats(z, z + d)
+    stats["per_position"] = per_position
+    stats["pooled_avg"] = stats["delta_avg"] / per_position
+    stats["pooled_max"] = stats["delta_max"] / per_position
+    return stats

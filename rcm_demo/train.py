@@ -26,9 +26,9 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from .attacks import autocast_for, pgd
+from .attacks import autocast_for, pgd, trades_adv
 from .data import fixed_subset, load_cifar10
-from .zoo import PRETRAINED_DIR, ModelSpec, save_checkpoint
+from .zoo import PRETRAINED_DIR, RECIPES, TIERS, ModelSpec, save_checkpoint
 
 
 @dataclass
@@ -62,10 +62,29 @@ class TrainConfig:
     out_dir: str = str(PRETRAINED_DIR)
     run_dir: str = "runs"
     resume: bool = False
+    tier: str = "lite"  # written into the card: "lite" (width 16, CPU default) or "paper" (width 64)
+    fp16_weights: bool = False  # store the safetensors in float16 (half the size; loaded as float32)
+
+    def __post_init__(self):
+        # Fail on bad flags before any data is loaded.
+        self.spec  # noqa: B018 - ModelSpec validates every architecture knob
+        if self.recipe not in RECIPES:
+            raise ValueError(f"recipe must be one of {list(RECIPES)}, got {self.recipe!r}")
+        if self.tier not in TIERS:
+            raise ValueError(f"tier must be one of {TIERS}, got {self.tier!r}")
+        lr_at(self, 0.0)  # validates the schedule
 
     @property
     def spec(self) -> ModelSpec:
-        return ModelSpec(self.arch, self.width, self.strides, self.scale, self.mode, self.pool)
+        return ModelSpec(arch=self.arch, width=self.width, strides=self.strides, scale=self.scale, mode=self.mode,
+                         pool=self.pool)
+
+    def card_config(self) -> dict:
+        """The resolved configuration for the model card: directories by name, never as local paths."""
+        d = asdict(self)
+        for k in ("data_dir", "data_root", "out_dir", "run_dir"):
+            d[k] = Path(d[k]).name if d[k] else ""
+        return d
 
 
 def _number(text: str) -> float:
@@ -82,7 +101,11 @@ def parse_args(argv=None) -> TrainConfig:
         else:
             typ = {"int": int, "float": _number, "str": str}[f.type]
             p.add_argument(flag, type=typ, default=f.default)
-    return TrainConfig(**vars(p.parse_args(argv)))
+    args = p.parse_args(argv)
+    try:
+        return TrainConfig(**vars(args))
+    except ValueError as e:
+        p.error(str(e))
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -113,22 +136,6 @@ def lr_at(cfg: TrainConfig, progress: float) -> float:
     raise ValueError(f"unknown schedule {cfg.schedule!r}")
 
 
-def trades_adv(model, x, eps, alpha, steps, g, precision):
-    """TRADES inner maximisation: maximise KL(f(x) || f(x')) within the eps-ball."""
-    device = x.device
-    with torch.no_grad(), autocast_for(device, precision):
-        p_clean = F.softmax(model(x).float(), dim=1)
-    x_adv = x + 0.001 * torch.randn(x.shape, generator=g).to(device)
-    for _ in range(steps):
-        x_adv.requires_grad_(True)
-        with autocast_for(device, precision):
-            logp = F.log_softmax(model(x_adv).float(), dim=1)
-        (grad,) = torch.autograd.grad(F.kl_div(logp, p_clean, reduction="sum"), x_adv)
-        with torch.no_grad():
-            x_adv = torch.min(torch.max(x_adv + alpha * grad.sign(), x - eps), x + eps).clamp_(0, 1)
-    return x_adv.detach()
-
-
 def train_step(model, net, opt, x, y, cfg: TrainConfig, g: torch.Generator) -> torch.Tensor:
     """One optimisation step of the recipe. ``model`` is the bare module (attacks are crafted on it, in
     eval mode, so no gradient synchronisation happens for them); ``net`` is what is trained (DDP or model)."""
@@ -140,7 +147,8 @@ def train_step(model, net, opt, x, y, cfg: TrainConfig, g: torch.Generator) -> t
         model.train()
     elif cfg.recipe == "trades":
         model.eval()
-        x_in = trades_adv(model, x, cfg.eps, cfg.at_alpha, cfg.at_steps, g, cfg.precision)
+        x_in = trades_adv(model, x, eps=cfg.eps, alpha=cfg.at_alpha, steps=cfg.at_steps, generator=g,
+                          precision=cfg.precision)
         model.train()
     else:
         x_in = x
@@ -209,8 +217,6 @@ def train(cfg: TrainConfig, argv=None) -> dict:
         torch.cuda.set_device(device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    if cfg.recipe not in ("std", "at", "trades"):
-        raise SystemExit(f"--recipe must be std, at or trades, got {cfg.recipe!r}")
     spec = cfg.spec
     name = f"{spec.name}.{cfg.recipe}"
     log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if rank == 0 else (lambda *a: None)
@@ -287,7 +293,7 @@ def train(cfg: TrainConfig, argv=None) -> dict:
     if rank == 0:
         info = {
             "command": "python -m rcm_demo.train " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
-            "config": asdict(cfg),
+            "config": cfg.card_config(),
             "epochs": cfg.epochs,
             "seed": cfg.seed,
             "seconds": round(seconds, 1),
@@ -300,7 +306,8 @@ def train(cfg: TrainConfig, argv=None) -> dict:
             "heldout_monitor": {"n": len(y_held), "dataset": test_set.source, "attack": "PGD-10, step eps/4",
                                 "history": history},
         }
-        ck = save_checkpoint(model, spec, cfg.recipe, info, Path(cfg.out_dir))
+        ck = save_checkpoint(model, spec, cfg.recipe, info, Path(cfg.out_dir), tier=cfg.tier,
+                             dtype=torch.float16 if cfg.fp16_weights else torch.float32)
         log(f"wrote {ck.weights} and {ck.card}")
     if distributed:
         dist.barrier()

@@ -3,11 +3,15 @@
 Checkpoints live in ``pretrained/`` as ``<name>.safetensors`` + ``<name>.json`` where
 ``name = <spec name>.<recipe>`` (e.g. ``resnet18w16_s1122_x1_avg.at``). Public API::
 
-    list_checkpoints() -> list[str]
-    get_checkpoint(name) -> Checkpoint      # .meta is the JSON card
+    ModelSpec(arch="resnet18", strides="1122").build()   # validated on construction; .name is derived
+    ModelSpec.from_name("resnet18w16_s1122_x1_avg")      # parsed back by the same code
+    list_checkpoints() -> list[str]          # usable checkpoints; scan_checkpoints() also says what is broken
+    get_checkpoint(name) -> Checkpoint       # .meta is the JSON card, .label a short human name
     load_model(name, device=None) -> nn.Module   # sha256-verified, strict, eval, no grads
+    default_checkpoints(k, device) / comparisons(names)   # chosen from the cards (tier, recipe, map)
 
-Weights are safetensors only: loading never executes code from a file.
+Weights are safetensors only: loading never executes code from a file. Paper-tier weights may be
+stored as float16; they are loaded as float32.
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
@@ -23,40 +27,99 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
-from .models import build_model
+from .models import ARCHS, MODES, POOLS
 
 PRETRAINED_DIR = Path(os.environ.get("RCM_PRETRAINED_DIR", Path(__file__).resolve().parent.parent / "pretrained"))
-RECIPES = ("std", "at", "trades")
-_NAME_RE = re.compile(r"^[a-z0-9]+w\d+_s[12]{4}_x\d(?:[a-z]+)?_(?:avg|max)\.(?:std|at|trades)$")
+RECIPES = {"std": "standard", "at": "AT", "trades": "TRADES"}  # recipe -> short label
+TIERS = ("lite", "paper")  # lite: width 16, the CPU default; paper: width 64, the paper's size
+BASELINE = {"strides": "1222", "scale": 1}  # the 4x4 CIFAR ResNet18; every other setting enlarges the map
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint is unknown, missing, corrupt or does not match its card."""
 
 
+# One rule per knob, stated once: (test, what a legal value looks like).
+KNOB_RULES = {
+    "arch": (lambda v: v in ARCHS, lambda: f"one of {sorted(ARCHS)}"),
+    "width": (lambda v: isinstance(v, int) and 1 <= v <= 512, lambda: "an integer in 1..512"),
+    "strides": (lambda v: isinstance(v, str) and re.fullmatch("[12]{4}", v) is not None,
+                lambda: "four digits 1 or 2, one per stage (e.g. '1222', '1122')"),
+    "scale": (lambda v: v in (1, 2, 3, 4), lambda: "1, 2, 3 or 4"),
+    "mode": (lambda v: v in MODES, lambda: f"one of {MODES}"),
+    "pool": (lambda v: v in POOLS, lambda: f"one of {POOLS}"),
+}
+_NAME_RE = re.compile(r"^(?P<arch>[a-z0-9]+?)w(?P<width>\d+)_s(?P<strides>[^_]+)_x(?P<scale>\d+)(?P<mode>[a-z]*)"
+                      r"_(?P<pool>[a-z]+)$")
+
+
 @dataclass(frozen=True)
 class ModelSpec:
+    """The architecture knobs. Build every model from one of these, by keyword."""
+
     arch: str = "resnet18"
-    width: int = 16
-    strides: str = "1222"
-    scale: int = 1
-    mode: str = "nearest"
-    pool: str = "avg"
+    width: int = 16  # base channels (the paper: 64)
+    strides: str = "1222"  # one digit per stage; "1122" gives an 8x8 final map
+    scale: int = 1  # input upsampling inside the model; 2 gives an 8x8 final map
+    mode: str = "nearest"  # upsampling interpolation
+    pool: str = "avg"  # global pooling before the linear head
+
+    def __post_init__(self):
+        for knob, (ok, legal) in KNOB_RULES.items():
+            if not ok(getattr(self, knob)):
+                raise ValueError(f"{knob} must be {legal()}, got {getattr(self, knob)!r}")
 
     @property
     def name(self) -> str:
         mode = "" if self.scale == 1 or self.mode == "nearest" else self.mode
         return f"{self.arch}w{self.width}_s{self.strides}_x{self.scale}{mode}_{self.pool}"
 
+    @classmethod
+    def from_name(cls, name: str) -> "ModelSpec":
+        """Inverse of ``name``; raises ValueError with the rule that a bad name breaks."""
+        m = _NAME_RE.match(name)
+        if not m:
+            raise ValueError(f"{name!r} is not a model name like 'resnet18w16_s1222_x1_avg'")
+        d = m.groupdict()
+        spec = cls(arch=d["arch"], width=int(d["width"]), strides=d["strides"], scale=int(d["scale"]),
+                   mode=d["mode"] or "nearest", pool=d["pool"])
+        if spec.name != name:
+            raise ValueError(f"{name!r} is not in canonical form; it would be {spec.name!r}")
+        return spec
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.strides == BASELINE["strides"] and self.scale == BASELINE["scale"]
+
+    @property
+    def change(self) -> str:
+        """How this spec enlarges the final map relative to the 4x4 baseline, in words."""
+        parts = []
+        if self.strides != BASELINE["strides"]:
+            parts.append(f"strides {self.strides}")
+        if self.scale != 1:
+            parts.append(f"upsample ×{self.scale}" + ("" if self.mode == "nearest" else f" {self.mode}"))
+        return " + ".join(parts) or "baseline"
+
     def build(self) -> nn.Module:
-        return build_model(**asdict(self))
+        """A random-init model."""
+        return ARCHS[self.arch](width=self.width, strides=self.strides, scale=self.scale, mode=self.mode,
+                                pool=self.pool)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelSpec":
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
+
+
+def parse_checkpoint_name(name: str) -> tuple[ModelSpec, str]:
+    """'<spec name>.<recipe>' -> (spec, recipe); ValueError says what is wrong."""
+    stem, dot, recipe = name.rpartition(".")
+    if not dot or recipe not in RECIPES:
+        raise ValueError(f"{name!r} must end in one of {['.' + r for r in RECIPES]}")
+    return ModelSpec.from_name(stem), recipe
 
 
 def sha256_file(path: Path) -> str:
@@ -82,9 +145,22 @@ class Checkpoint:
     def recipe(self) -> str:
         return self.meta["recipe"]
 
+    @property
+    def tier(self) -> str:
+        return self.meta.get("tier", "lite")
+
+    @property
+    def seed(self) -> int:
+        return int(self.meta.get("train", {}).get("seed", 0) or 0)
+
+    @property
+    def label(self) -> str:
+        """A short human name, e.g. '4×4 baseline · AT · avg' or '8×8 strides 1122 · AT · avg · paper'."""
+        return checkpoint_label(self.meta)
+
     def verify(self) -> None:
         if not self.weights.exists():
-            raise CheckpointError(f"checkpoint {self.name!r}: weight file {self.weights} is missing")
+            raise CheckpointError(f"checkpoint {self.name!r}: weight file {self.weights.name} is missing")
         digest = sha256_file(self.weights)
         if digest != self.meta.get("sha256"):
             raise CheckpointError(f"checkpoint {self.name!r}: sha256 of {self.weights.name} is {digest[:12]}..., "
@@ -92,19 +168,51 @@ class Checkpoint:
                                   "was replaced. Re-download or retrain it.")
 
 
-def list_checkpoints(directory: Path | None = None) -> list[str]:
+def checkpoint_label(meta: dict) -> str:
+    spec = ModelSpec.from_dict(meta["spec"])
+    h, w = meta.get("pre_pool_hw", ("?", "?"))
+    parts = [f"{h}×{w} {spec.change}", RECIPES.get(meta["recipe"], meta["recipe"]), spec.pool]
+    if spec.arch != "resnet18":
+        parts.append(spec.arch)
+    if meta.get("tier", "lite") != "lite":
+        parts.append(meta["tier"])
+    seed = meta.get("train", {}).get("seed", 0)
+    if seed:
+        parts.append(f"seed {seed}")
+    return " · ".join(parts)
+
+
+def _card_names(d: Path) -> list[str]:
+    return sorted(p.name[: -len(".json")] for p in d.glob("*.json")) if d.is_dir() else []
+
+
+def scan_checkpoints(directory: Path | None = None) -> tuple[list[str], dict[str, str]]:
+    """Every card in the directory: (usable names, {name: why it is not usable}). Nothing is hidden."""
     d = Path(directory or PRETRAINED_DIR)
-    if not d.is_dir():
-        return []
-    return sorted(p.name[: -len(".json")] for p in d.glob("*.json") if _NAME_RE.match(p.name[: -len(".json")]))
+    ok, problems = [], {}
+    for name in _card_names(d):
+        try:
+            get_checkpoint(name, d)
+            ok.append(name)
+        except CheckpointError as e:
+            problems[name] = str(e)
+    return ok, problems
+
+
+def list_checkpoints(directory: Path | None = None) -> list[str]:
+    """Names of the usable checkpoints (``scan_checkpoints`` reports the others)."""
+    return scan_checkpoints(directory)[0]
 
 
 def get_checkpoint(name: str, directory: Path | None = None) -> Checkpoint:
     d = Path(directory or PRETRAINED_DIR)
-    known = list_checkpoints(d)
-    if name not in known:
-        raise CheckpointError(f"unknown checkpoint {name!r}; available: {', '.join(known) or 'none'} (in {d})")
     card = d / f"{name}.json"
+    if "/" in name or "\\" in name or not card.is_file():
+        raise CheckpointError(f"unknown checkpoint {name!r}; available: {', '.join(_card_names(d)) or 'none'}")
+    try:
+        parse_checkpoint_name(name)
+    except ValueError as e:
+        raise CheckpointError(f"checkpoint {name!r}: the file name breaks the naming rule: {e}") from None
     try:
         meta = json.loads(card.read_text())
     except (OSError, ValueError) as e:
@@ -112,10 +220,59 @@ def get_checkpoint(name: str, directory: Path | None = None) -> Checkpoint:
     for key in ("spec", "recipe", "sha256"):
         if key not in meta:
             raise CheckpointError(f"checkpoint {name!r}: card {card.name} lacks the field {key!r}")
-    ck = Checkpoint(name, d / f"{name}.safetensors", card, meta)
-    if f"{ck.spec.name}.{ck.recipe}" != name:
-        raise CheckpointError(f"checkpoint {name!r}: the card describes {ck.spec.name}.{ck.recipe}")
+    try:
+        ck = Checkpoint(name, d / f"{name}.safetensors", card, meta)
+        described = f"{ck.spec.name}.{ck.recipe}"
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"checkpoint {name!r}: card {card.name} has an invalid spec: {e}") from None
+    if described != name:
+        raise CheckpointError(f"checkpoint {name!r}: the card describes {described}")
+    if ck.tier not in TIERS:
+        raise CheckpointError(f"checkpoint {name!r}: tier must be one of {TIERS}, got {ck.tier!r}")
     return ck
+
+
+def preferred_tier(device) -> str:
+    """Paper-size models where a GPU makes them fast, the lite tier on CPU."""
+    return "paper" if torch.device(device or default_device()).type == "cuda" else "lite"
+
+
+def default_checkpoints(k: int = 3, device=None, directory: Path | None = None) -> list[str]:
+    """The controlled comparison the lab is about, chosen from the cards: the 4x4 AT average-pooling
+    baseline of the preferred tier and its 8x8 twins (strides, then upsampling), first seed; the rest
+    of the zoo fills up when the tier lacks them."""
+    d = Path(directory or PRETRAINED_DIR)
+    cks = [get_checkpoint(n, d) for n in list_checkpoints(d)]
+    tier = preferred_tier(device)
+    if not any(c.tier == tier for c in cks):
+        tier = "lite"
+
+    def rank(c: Checkpoint):
+        s = c.spec
+        trio = c.tier == tier and c.recipe == "at" and s.pool == "avg" and s.arch == "resnet18" and s.mode == "nearest"
+        role = 0 if s.is_baseline else 1 if s.scale == 1 else 2
+        return (not trio, c.tier != tier, c.seed, role, c.name)
+
+    return [c.name for c in sorted(cks, key=rank)][:k]
+
+
+def baseline_of(ck: Checkpoint, cks: list[Checkpoint]) -> Checkpoint | None:
+    """The 4x4 checkpoint that differs from ``ck`` only in the map-enlarging knobs."""
+    s = ck.spec
+    for c in cks:
+        if (c.spec.is_baseline and c.recipe == ck.recipe and c.tier == ck.tier and c.seed == ck.seed
+                and (c.spec.arch, c.spec.width, c.spec.pool) == (s.arch, s.width, s.pool)):
+            return c
+    return None
+
+
+def comparisons(names=None, directory: Path | None = None) -> list[tuple[str, str]]:
+    """(enlarged, its baseline) pairs present in the zoo, derived from the cards' specs."""
+    d = Path(directory or PRETRAINED_DIR)
+    cks = [get_checkpoint(n, d) for n in (list_checkpoints(d) if names is None else names)]
+    pairs = [(c, b) for c in cks if not c.spec.is_baseline and (b := baseline_of(c, cks)) is not None]
+    pairs.sort(key=lambda p: (TIERS.index(p[0].tier), p[0].recipe != "at", p[0].spec.pool, p[0].seed, p[0].name))
+    return [(c.name, b.name) for c, b in pairs]
 
 
 def load_model(name: str, device=None, channels_last: bool | None = None, directory: Path | None = None) -> nn.Module:
@@ -130,6 +287,7 @@ def load_model(name: str, device=None, channels_last: bool | None = None, direct
         state = load_file(str(ck.weights))
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(f"checkpoint {name!r}: {ck.weights.name} is not valid safetensors ({e})") from None
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}  # fp16 storage -> fp32
     model = ck.spec.build()
     try:
         model.load_state_dict(state, strict=True)
@@ -148,8 +306,9 @@ def default_device() -> str:
 
 
 def save_checkpoint(model: nn.Module, spec: ModelSpec, recipe: str, train_info: dict,
-                    directory: Path | None = None) -> Checkpoint:
-    """Write ``<name>.safetensors`` and its card (written only by the train/evaluate CLIs)."""
+                    directory: Path | None = None, tier: str = "lite", dtype: torch.dtype = torch.float32) -> Checkpoint:
+    """Write ``<name>.safetensors`` and its card (written only by the train/evaluate CLIs).
+    ``dtype=torch.float16`` halves the file (the paper tier); loading always gives float32."""
     from safetensors.torch import save_file
 
     from .metrics import count_macs, count_params, pre_pool_hw
@@ -160,13 +319,18 @@ def save_checkpoint(model: nn.Module, spec: ModelSpec, recipe: str, train_info: 
     d.mkdir(parents=True, exist_ok=True)
     name = f"{spec.name}.{recipe}"
     weights = d / f"{name}.safetensors"
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if tier not in TIERS:
+        raise ValueError(f"tier must be one of {TIERS}, got {tier!r}")
+    state = {k: (v.detach().to(dtype) if v.is_floating_point() else v.detach()).cpu().contiguous()
+             for k, v in model.state_dict().items()}
     save_file(state, str(weights))
     probe_model = spec.build().eval()
     meta = {
         "name": name,
         "spec": spec.to_dict(),
         "recipe": recipe,
+        "tier": tier,
+        "weights_dtype": str(dtype).replace("torch.", ""),
         "params": count_params(probe_model),
         "macs": count_macs(probe_model),
         "pre_pool_hw": list(pre_pool_hw(probe_model)),
