@@ -31,7 +31,9 @@ c1, c2, c3, c4 = st.columns(4)
 c1.metric("pre-pool map", "×".join(map(str, meta["pre_pool_hw"])))
 c2.metric("parameters", f"{meta['params']:,}")
 c3.metric("MACs / image", f"{meta['macs'] / 1e6:.1f} M")
-c4.metric("training", f"{meta['train'].get('epochs')} epochs, {meta['train'].get('seconds', 0) / 60:.0f} min")
+c4.metric("training", f"{meta['train'].get('epochs')} epochs",
+          f"{meta['train'].get('seconds', 0) / 60:.0f} min on {meta['train'].get('hardware', '?').split(' (')[0]}",
+          delta_color="off", delta_arrow="off")
 
 left, right = st.columns(2)
 with left:

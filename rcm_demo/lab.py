@@ -87,7 +87,7 @@ class AttackSettings:
         out = self.entry.settings(self.eps, self.steps if self.entry.iterative else None,
                                   self.alpha if self.entry.iterative else None)
         return out | {"eps_ui": self.eps_input, "targeted": self.targeted, "seed": self.seed,
-                      **({"target": CLASSES[self.target]} if self.targeted else {})}
+                      **({"target": self.target, "target_class": CLASSES[self.target]} if self.targeted else {})}
 
 
 def pgd_settings(eps255: float, steps: int = 10, seed: int = 0, attack: str = "PGD-L∞") -> AttackSettings:

@@ -72,8 +72,11 @@ def check_eps(norm: str, eps) -> None:
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
     values = eps.flatten().tolist() if hasattr(eps, "flatten") else [eps]
+    r = EPS[norm]
     for v in values:
-        EPS[norm].check(to_ui(norm, float(v)), f"ε ({norm})")
+        if not (r.lo - 1e-9 <= to_ui(norm, float(v)) <= r.hi * (1 + 1e-6)):  # float rounding of k/255; refuses NaN
+            raise ValueError(f"eps must be between {r.lo:g} and {r.hi:g}{r.unit} for {norm} "
+                             f"(code scale: {to_code(norm, r.hi):.4g}), got {float(v):.4g}")
 
 
 def default_alpha(eps, steps: int):

@@ -25,12 +25,11 @@ import streamlit as st
 import torch
 from streamlit.errors import StreamlitPageNotFoundError
 
-from . import lab, metrics, probe
+from . import lab, metrics, probe, zoo
 from . import limits as L
 from .attacks import ATTACKS
 from .data import CLASSES, decode_image, fixed_subset, load_sample
-from .zoo import (PRETRAINED_DIR, CheckpointError, default_checkpoints, get_checkpoint, load_model,
-                  scan_checkpoints)
+from .zoo import CheckpointError, default_checkpoints, get_checkpoint, load_model, scan_checkpoints
 
 if os.environ.get("RCM_TORCH_THREADS"):
     torch.set_num_threads(int(os.environ["RCM_TORCH_THREADS"]))
@@ -55,7 +54,7 @@ def page_header(title: str, intro: str, icon: str = "🔬"):
     st.set_page_config(page_title=f"{title} · rcm-demo", page_icon=icon, layout="wide")
     with st.sidebar:  # our own navigation: readable labels, "Home" instead of the file name "app"
         try:
-            st.page_link("app.py", label="Home", icon="🏠")
+            st.page_link("app.py", label="Home")
             for p in pages():
                 st.page_link(p["path"], label=p["label"], help=p["description"])
             st.divider()
@@ -103,7 +102,7 @@ def _stamp(name: str) -> tuple:
     out = []
     for suffix in (".json", ".safetensors"):
         try:
-            s = (PRETRAINED_DIR / f"{name}{suffix}").stat()
+            s = (zoo.PRETRAINED_DIR / f"{name}{suffix}").stat()
             out += [s.st_size, s.st_mtime_ns]
         except OSError:
             out += [None, None]
@@ -112,7 +111,8 @@ def _stamp(name: str) -> tuple:
 
 def _dir_stamp() -> tuple:
     try:
-        return tuple(sorted((p.name, p.stat().st_mtime_ns) for p in PRETRAINED_DIR.glob("*.json")))
+        d = zoo.PRETRAINED_DIR
+        return (str(d), *sorted((p.name, p.stat().st_mtime_ns) for p in d.glob("*.json")))
     except OSError:
         return ()
 
@@ -123,11 +123,11 @@ def _scan(directory: str, stamp: tuple):
 
 
 def checkpoints() -> list[str]:
-    return _scan(str(PRETRAINED_DIR), _dir_stamp())[0]
+    return _scan(str(zoo.PRETRAINED_DIR), _dir_stamp())[0]
 
 
 def checkpoint_problems() -> dict[str, str]:
-    return _scan(str(PRETRAINED_DIR), _dir_stamp())[1]
+    return _scan(str(zoo.PRETRAINED_DIR), _dir_stamp())[1]
 
 
 def card(name: str) -> dict:
@@ -188,7 +188,7 @@ def default_models(k: int = 3) -> list[str]:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _defaults(k, dev, stamp):
-    return default_checkpoints(k, dev, PRETRAINED_DIR)
+    return default_checkpoints(k, dev, zoo.PRETRAINED_DIR)
 
 
 def stamps(names) -> tuple:
@@ -221,7 +221,7 @@ def flag(default: bool = False) -> UrlKey:
 
 
 def checkpoint_list(default: list[str]) -> UrlKey:
-    return UrlKey(list(default), lambda v: v in L.MODELS and set(v) <= set(checkpoints()))
+    return UrlKey(list(default), lambda v: len(v) in L.MODELS and set(v) <= set(checkpoints()))
 
 
 def checkpoint_key(default: str) -> UrlKey:
@@ -377,8 +377,14 @@ def _first_correct(names, stamps_, dev, after):
 def first_correct(names, after: int = -1) -> int:
     """The first bundled image after ``after`` that every model in ``names`` classifies correctly
     (computed live, cached; image 0 when there is none or no model)."""
-    names = [n for n in names if n in checkpoints()]
-    return _first_correct(tuple(names), stamps(names), device(), int(after)) if names else 0
+    usable = []
+    for n in names:
+        try:
+            cached_model(n, device())
+            usable.append(n)
+        except CheckpointError:
+            pass  # a broken checkpoint is reported where the page loads its models
+    return _first_correct(tuple(usable), stamps(usable), device(), int(after)) if usable else 0
 
 
 def image_state(default_models_: list[str]) -> dict[str, UrlKey]:

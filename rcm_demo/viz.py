@@ -19,7 +19,11 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star")
 GREY = "#7f7f7f"
-HEATMAP_SCALE = "Magma"  # dark = no change; Streamlit's chart theme must not replace it (pass theme=None)
+# Magma as explicit rgb() stops, dark = no change. Written out because Streamlit's plotly.js drew the
+# hex stop "#000004" of the named scale as light violet (seen in a browser, theme=None or not).
+HEATMAP_SCALE = [[i / 9, c] for i, c in enumerate((
+    "rgb(0,0,4)", "rgb(24,15,61)", "rgb(68,15,118)", "rgb(114,31,129)", "rgb(158,47,127)", "rgb(205,64,113)",
+    "rgb(241,96,93)", "rgb(253,150,104)", "rgb(254,202,141)", "rgb(252,253,191)"))]
 LAYER_LABELS = {"input": "input", "stem": "stem", "layer1": "layer1", "layer2": "layer2", "layer3": "layer3",
                 "layer4": "layer4", "pool": "pool", "logits": "logits"}
 FONT = 14
@@ -240,8 +244,10 @@ def paired_differences(rows: list[dict]) -> go.Figure:
                              arrayminus=[100 * (r["diff"] - r["lo"]) for r in sel])), row=1, col=c)
         fig.add_vline(x=0, line=dict(color=GREY, dash="dash"), row=1, col=c)
         fig.update_xaxes(title="difference (accuracy points)", row=1, col=c)
-    return _layout(fig, "Enlarged map minus its 4×4 baseline (paired on the same images, 95% CI)",
-                   height=160 + 60 * max(1, len({r["enlarged"] for r in rows})))
+    _layout(fig, "Enlarged map minus its 4×4 baseline (paired on the same images, 95% CI)",
+            height=220 + 60 * max(1, len({r["enlarged"] for r in rows})))
+    fig.update_layout(legend=dict(yanchor="top", y=-0.25), margin=dict(b=110))  # clear of the panel titles
+    return fig
 
 
 def heldout_history(history: list[dict]) -> go.Figure:

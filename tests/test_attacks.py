@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -36,11 +38,28 @@ CASES = {
     "fgsm": lambda m, x, y, g: A.fgsm(m, x, y, eps=8 / 255),
     "pgd_linf": lambda m, x, y, g: A.pgd(m, x, y, eps=8 / 255, alpha=2 / 255, steps=5, generator=g),
     "pgd_l2": lambda m, x, y, g: A.pgd(m, x, y, eps=0.5, alpha=0.1, steps=5, norm="l2", generator=g),
-    "cw": lambda m, x, y, g: A.cw_linf(m, x, y, eps=8 / 255, steps=5, generator=g),
+    "cw": lambda m, x, y, g: A.pgd(m, x, y, eps=8 / 255, steps=5, loss="cw", generator=g),
     "targeted": lambda m, x, y, g: A.pgd(m, x, (y + 1) % 10, eps=8 / 255, steps=5, targeted=True, generator=g),
     "fp32": lambda m, x, y, g: A.pgd(m, x, y, eps=8 / 255, steps=3, generator=g, precision="fp32"),
     "apgd_ce": lambda m, x, y, g: A.autoattack(m, x, y, eps=8 / 255, attacks=("apgd-ce",), generator=g),
+    "trades": lambda m, x, y, g: A.trades_adv(m, x, eps=8 / 255, alpha=2 / 255, steps=5, generator=g),
 }
+
+
+def cheap(entry: A.Attack) -> A.Attack:
+    """The same registry entry with a small AutoAttack budget, so the contract test stays fast."""
+    if entry.fn is A.autoattack:
+        return replace(entry, bound={**entry.bound, "n_iter": 3, "n_queries": 20})
+    return entry
+
+
+for _name, _entry in A.ATTACKS.items():  # every registry entry joins the contract test
+    CASES[f"registry:{_name}"] = (lambda e: lambda m, x, y, g: cheap(e)(
+        m, x, y, eps=e_for(e), steps=4, generator=g))(_entry)
+
+
+def e_for(entry):
+    return 8 / 255 if entry.norm == "linf" else 0.5
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -54,7 +73,7 @@ def test_attack_contract(name, tiny_model, batch):
     assert not x_adv.requires_grad and x_adv.grad_fn is None
     assert x_adv.shape == x.shape and 0 <= x_adv.min() and x_adv.max() <= 1
     d = x_adv - x
-    if name == "pgd_l2":
+    if name in ("pgd_l2", "registry:PGD-L2"):
         assert d.flatten(1).norm(dim=1).max() <= 0.5 + 1e-5
     else:
         assert d.abs().max() <= 8 / 255 + 1e-6
@@ -120,13 +139,17 @@ def test_inputs_outside_unit_range_are_refused(tiny_model, batch):
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         A.pgd(tiny_model, x * 255, y, eps=8 / 255)
     with pytest.raises(ValueError, match="unknown attack"):
-        A.run_attack("DeepFool", tiny_model, x, y, eps=0.1)
+        A.get_attack("DeepFool")
+    with pytest.raises(ValueError, match="untargeted"):
+        A.ATTACKS["APGD-CE"](tiny_model, x, y, eps=0.1, targeted=True)
 
 
 def test_min_epsilon_flips_at_the_reported_budget(tiny_model, batch):
     x, y = batch
     y = A.predict(tiny_model, x).argmax(1)  # correctly classified by construction
     eps = A.min_epsilon(tiny_model, x, y, hi=32 / 255, iters=5, steps=5, precision="fp32")
+    with pytest.raises(ValueError, match="L∞"):
+        A.min_epsilon(tiny_model, x, y, attack="PGD-L2")
     assert eps.shape == (len(y),) and (eps > 0).all()
     finite = torch.isfinite(eps)
     assert finite.any()
@@ -134,13 +157,23 @@ def test_min_epsilon_flips_at_the_reported_budget(tiny_model, batch):
     assert (A.predict(tiny_model, x_adv).argmax(1) != y[finite]).float().mean() >= 0.5
 
 
-@pytest.mark.parametrize("name", sorted(A.ATTACKS))
-def test_ui_table_runs_every_attack(name, tiny_model):
-    x, y = torch.rand(2, 3, 32, 32), torch.tensor([1, 2])
-    _, norm, _, _ = A.ATTACKS[name]
-    x_adv = A.run_attack(name, tiny_model, x, y, eps=4 / 255 if norm == "linf" else 0.25, steps=2,
-                         generator=torch.Generator().manual_seed(0), n_iter=2, n_queries=10)
-    assert x_adv.shape == x.shape
+def test_registry_records_are_complete_and_settings_follow_them():
+    for name, entry in A.ATTACKS.items():
+        assert entry.label == name and entry.norm in ("linf", "l2") and entry.cost in ("fast", "slow")
+        s = entry.settings(8 / 255, 10)
+        assert ("steps" in s) == entry.iterative and ("alpha" in s) == entry.iterative
+    assert "steps" not in A.ATTACKS["FGSM"].settings(8 / 255, 10)
+
+
+def test_fgsm_cw_and_trades_are_pgd_configurations(tiny_model, batch):
+    x, y = batch
+    g = lambda: torch.Generator().manual_seed(5)  # noqa: E731
+    assert torch.equal(A.fgsm(tiny_model, x, y, eps=4 / 255),
+                       A.pgd(tiny_model, x, y, eps=4 / 255, alpha=4 / 255, steps=1, random_start=False))
+    assert torch.equal(A.ATTACKS["CW-L∞"](tiny_model, x, y, eps=4 / 255, steps=3, generator=g()),
+                       A.pgd(tiny_model, x, y, eps=4 / 255, steps=3, loss="cw", generator=g()))
+    kl = lambda z: F.kl_div(F.log_softmax(tiny_model(z), 1), F.softmax(tiny_model(x), 1), reduction="sum")  # noqa
+    assert kl(A.trades_adv(tiny_model, x, eps=8 / 255, alpha=2 / 255, steps=5)) > kl(x + 0.001)
 
 
 def test_standard_autoattack_and_square(tiny_model):

@@ -28,7 +28,7 @@ def jobs():
         attack = ATTACKS[k % len(ATTACKS)]
         eps = 0.5 if attack == "PGD-L2" else float(2 + k % 6)
         s = lab.AttackSettings(attack=attack, eps_input=eps, steps=3 + k % 3,
-                               alpha_input=lab.default_alpha(eps, 3 + k % 3), seed=k)
+                               alpha_input=None, seed=k)
         names = [spec.name for spec in SPECS][: 1 + k % 3]
         yield k, names, x[k], y[k], s
 

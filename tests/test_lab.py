@@ -56,3 +56,39 @@ def test_figures_build_without_streamlit():
     import numpy as np
     shapes = [np.asarray(t.z).shape for t in figs[1].data]
     assert shapes[2] == (4, 4) and shapes[5] == (8, 8)  # layer4 of the 1222 and of the 1122 model
+
+
+def test_synthetic_pooling_tells_the_story_on_the_per_position_scale():
+    from rcm_demo import probe
+    rows = [probe.synthetic_pooling(s, s, "noise") for s in (1, 2, 4, 8, 16, 32)]
+    avg = [r["pooled_avg"] for r in rows]
+    mx = [r["pooled_max"] for r in rows]
+    for r in rows:  # average pooling shrinks like 1/sqrt(HW) (within 10%)
+        assert abs(r["pooled_avg"] * (r["H"] * r["W"]) ** 0.5 - 1) < 0.1
+    assert all(a > b for a, b in zip(avg, avg[1:]))
+    assert min(mx) > 0.8 and mx[-1] > 20 * avg[-1]  # max pooling does not shrink
+    uniform = [probe.synthetic_pooling(s, s, "uniform")["pooled_avg"] for s in (1, 8, 32)]
+    assert max(uniform) - min(uniform) < 1e-5  # a coherent change passes average pooling unchanged
+    fig = viz.synthetic_pooling(rows, rows[3]).to_dict()
+    marker = [t for t in fig["data"] if t["name"].startswith("your map")][0]
+    assert list(marker["x"]) == [64, 64]
+
+
+def test_heatmaps_start_at_the_dark_end_and_log_axes_use_decades():
+    torch.manual_seed(0)
+    m = ModelSpec(width=4).build().eval()
+    x = torch.rand(1, 3, 32, 32)
+    res = lab.attack_models({"m": m}, x, torch.tensor([1]), lab.AttackSettings(eps_input=8, steps=2))
+    fig = viz.spatial_maps({"m": res["m"]["spatial"]}, labels={"m": "4×4 baseline · AT · avg"})
+    for t in fig.data:
+        assert t.zmin == 0 and t.colorscale[0][1] == "rgb(0,0,4)"  # the dark end, as rgb() (see viz)
+    assert any("4×4 baseline" in a.text for a in fig.layout.annotations)
+    prof = viz.energy_profile({"m": res["m"]["energy"]}, labels={"m": "my label"})
+    assert prof.layout.yaxis.type == "log" and prof.layout.yaxis.dtick == 1 and prof.data[0].name == "my label"
+
+
+def test_robustness_curves_carry_intervals():
+    lo, hi = viz.wilson_interval(0.5, 8)
+    assert 0.2 < lo < 0.3 and 0.7 < hi < 0.8
+    fig = viz.robustness_curves({"eps255": [0, 8], "accuracy": {"a": [0.5, 0.25]}, "n": 8})
+    assert fig.data[0].error_y.array[0] > 0

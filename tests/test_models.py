@@ -2,13 +2,13 @@ import pytest
 import torch
 
 from rcm_demo.metrics import count_macs, count_params, pre_pool_hw, stage_shapes
-from rcm_demo.models import ARCHS, TAPS, build_model
+from rcm_demo.models import ARCHS, TAPS
 from rcm_demo.zoo import ModelSpec
 
 VARIANTS = [("1222", 1, (4, 4)), ("1122", 1, (8, 8)), ("1222", 2, (8, 8)), ("1111", 1, (32, 32))]
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", sorted(ARCHS))
 @pytest.mark.parametrize("strides,scale,hw", VARIANTS)
 @pytest.mark.parametrize("pool", ["avg", "max"])
 def test_every_variant_builds_with_the_promised_map(arch, strides, scale, hw, pool):
@@ -21,7 +21,7 @@ def test_every_variant_builds_with_the_promised_map(arch, strides, scale, hw, po
     assert [t for t in TAPS if t in names] == list(TAPS)
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", sorted(ARCHS))
 def test_fixes_are_parameter_free_and_cost_what_the_paper_says(arch):
     base, strided, up = (ModelSpec(arch=arch, width=16, strides=s, scale=k).build() for s, k in
                          [("1222", 1), ("1122", 1), ("1222", 2)])
@@ -32,7 +32,7 @@ def test_fixes_are_parameter_free_and_cost_what_the_paper_says(arch):
 
 
 def test_resnet18_width64_matches_the_usual_size():
-    assert count_params(build_model("resnet18", 64)) == pytest.approx(11.17e6, rel=0.01)
+    assert count_params(ModelSpec(width=64).build()) == pytest.approx(11.17e6, rel=0.01)
 
 
 def test_stage_shapes_resnet18():
@@ -62,3 +62,31 @@ def test_spec_names_are_derived():
     assert ModelSpec(width=16, strides="1122").name == "resnet18w16_s1122_x1_avg"
     assert ModelSpec(width=16, scale=2, pool="max").name == "resnet18w16_s1222_x2_max"
     assert ModelSpec(width=16, scale=2, mode="bilinear").name == "resnet18w16_s1222_x2bilinear_avg"
+
+
+LEGAL_STRIDES = [f"{a}{b}{c}{d}" for a in "12" for b in "12" for c in "12" for d in "12"]
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHS))
+def test_registry_every_arch_at_every_legal_knob(arch):
+    """Walk the registry: every stride pattern (scale 1) and every scale (strides 1222), both pools,
+    build, run, and give the promised pre-pool map 32·scale / prod(stride digits); names round-trip."""
+    cases = [(s, 1) for s in LEGAL_STRIDES] + [("1222", k) for k in (2, 3, 4)]
+    for strides, scale in cases:
+        for pool in ("avg", "max"):
+            spec = ModelSpec(arch=arch, width=2, strides=strides, scale=scale, pool=pool)
+            model = spec.build().eval()
+            side = 32 * scale // torch.tensor([int(c) for c in strides]).prod().item()
+            assert pre_pool_hw(model) == (side, side), spec.name
+            assert ModelSpec.from_name(spec.name) == spec
+    assert model(torch.rand(1, 3, 32, 32)).shape == (1, 10)
+
+
+@pytest.mark.parametrize("name,why", [
+    ("resnet18w16_s1322_x1_avg", "strides"), ("resnet18w16_s122_x1_avg", "strides"), ("vitw16_s1222_x1_avg", "arch"),
+    ("resnet18w16_s1222_x5_avg", "scale"), ("resnet18w16_s1222_x1_sum", "pool"), ("resnet18w0_s1222_x1_avg", "width"),
+    ("resnet18w16_s1222_x1nearest_avg", "canonical"), ("hello", "model name"),
+])
+def test_names_are_parsed_by_the_same_rules(name, why):
+    with pytest.raises(ValueError, match=why):
+        ModelSpec.from_name(name)

@@ -1,4 +1,5 @@
 """Every page under streamlit's AppTest, with defaults and one interaction each (tiny synthetic zoo)."""
+import json
 from pathlib import Path
 
 import pytest
@@ -80,11 +81,6 @@ def test_attack_lab_targeted():
     assert "target cat" in " ".join(c.value for c in at.caption)
 
 
-def test_bad_url_values_fall_back_to_defaults():
-    at = run_page("pages/1_Attack_lab.py", {"eps": "lots", "steps": "-3", "models": "nonexistent.at"})
-    assert not at.exception
-
-
 def test_energy_page_shared_perturbation():
     at = run_page("pages/2_Feature_map_energy.py")
     assert_clean(at)
@@ -93,22 +89,27 @@ def test_energy_page_shared_perturbation():
     assert "One δ crafted on" in " ".join(c.value for c in at.caption)
 
 
-def test_pooling_lab_synthetic_slider():
+def test_pooling_lab_synthetic_slider_moves_the_marker_without_model_work(monkeypatch):
     at = run_page("pages/3_Pooling_lab.py")
     assert_clean(at)
-    first = zoo.get_checkpoint(zoo.list_checkpoints()[0]).meta["pre_pool_hw"]
-    assert any(m.label == "pre-pool map" and m.value == "{}×{}".format(*first) for m in at.metric)
+    from rcm_demo import lab
+    def refuse(*a, **k):
+        raise AssertionError("the synthetic panel ran model work")
+    monkeypatch.setattr(lab, "zoo_pooling", refuse)
+    monkeypatch.setattr(lab, "run", refuse)
     at.slider(key="syn_side").set_value(16).run()
     assert_clean(at)
-    assert any(m.label == "bound 1/√(HW)" and m.value == "0.0625" for m in at.metric)
+    assert any(m.label == "1/√(HW)" and m.value == "0.0625" for m in at.metric)
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    marker = [t for t in fig["data"] if t["name"].startswith("your map")][0]
+    assert marker["x"] == [256, 256]
 
 
-def test_robustness_curves_fewer_images():
-    at = run_page("pages/4_Robustness_curves.py", {"curve_n": "16", "curve_steps": "2"})
+def test_pooling_lab_one_model_view():
+    at = run_page("pages/3_Pooling_lab.py", {"pool_view": "One model", "pool_n": "4"})
     assert_clean(at)
-    at.slider(key="curve_n").set_value(8).run()
-    assert_clean(at)
-    assert len(at.dataframe) == 1
+    first = zoo.get_checkpoint(at.selectbox(key="pool_model").value).meta["pre_pool_hw"]
+    assert any(m.label == "pre-pool map" and m.value == "{}×{}".format(*first) for m in at.metric)
 
 
 def test_model_zoo_switch_card():
@@ -134,13 +135,90 @@ def test_tampered_checkpoint_is_reported_and_others_work(tiny_zoo):
         w.write_bytes(good)
 
 
-def test_url_rules_cover_every_url_key():
-    from rcm_demo import ui
-    for page in (ROOT / "pages").glob("*.py"):
-        text = page.read_text()
-        if "url_state" in text:
-            for key in ui.ATTACK_DEFAULTS:
-                assert key in ui.URL_RULES or key == "targeted", key
+# Every URL key each page owns. Removing a key's rule from a page removes it from the link: this fails.
+URL_KEYS = {
+    "pages/1_Attack_lab.py": {"models", "img_source", "class_filter", "sample_id", "attack", "eps", "eps_l2", "steps",
+                              "alpha_auto", "alpha", "alpha_l2", "targeted", "target", "seed", "min_attack",
+                              "min_steps"},
+    "pages/2_Feature_map_energy.py": {"models", "img_source", "class_filter", "sample_id", "attack", "eps", "eps_l2",
+                                      "steps", "alpha_auto", "alpha", "alpha_l2", "targeted", "target", "seed",
+                                      "shared", "energy_scale", "eps_layer_model"},
+    "pages/3_Pooling_lab.py": {"pool_view", "pool_model", "pool_n", "pool_eps", "syn_kind", "syn_side"},
+    "pages/4_Robustness_curves.py": {"models", "curve_n", "curve_steps", "curve_max", "seed"},
+    "pages/5_Model_zoo.py": {"zoo_card"},
+}
+BOGUS = {"models": "nonexistent.at", "sample_id": "-5", "eps": "999", "eps_l2": "nan", "steps": "0", "alpha": "x",
+         "alpha_l2": "-1", "alpha_auto": "maybe", "targeted": "2", "target": "10", "seed": "-1", "attack": "DeepFool",
+         "img_source": "Camera", "class_filter": "unicorn", "min_attack": "FGSM", "min_steps": "7", "shared": "yes",
+         "energy_scale": "loud", "eps_layer_model": "nope.at", "pool_view": "Everything", "pool_model": "nope.at",
+         "pool_n": "1000", "pool_eps": "0", "syn_kind": "plasma", "syn_side": "64", "curve_n": "12",
+         "curve_steps": "101", "curve_max": "1", "zoo_card": "../../etc/passwd"}
+
+
+def test_pages_cover_every_page_file():
+    assert set(URL_KEYS) == {f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py")}
+
+
+@pytest.mark.parametrize("page", sorted(URL_KEYS))
+def test_every_url_key_has_a_rule_and_bad_values_are_named_and_replaced(page):
+    at = run_page(page)
+    assert set(at.query_params) == URL_KEYS[page]
+    defaults = {k: at.session_state[k] for k in URL_KEYS[page]}
+    bad = run_page(page, {k: BOGUS[k] for k in URL_KEYS[page]})
+    notice = " ".join(i.value for i in bad.info)
+    assert "replaced by defaults" in notice
+    for k in URL_KEYS[page]:
+        assert f"{k} = {BOGUS[k]}" in notice, k
+        assert bad.session_state[k] == defaults[k], k
+
+
+def test_valid_links_restore_tab_and_class_filter():
+    at = run_page("pages/3_Pooling_lab.py", {"pool_view": "One model", "pool_n": "3"})
+    assert at.session_state["pool_view"] == "One model" and not at.info
+    at = run_page("pages/1_Attack_lab.py", {"class_filter": "ship", "sample_id": "8"})
+    assert at.selectbox(key="class_filter").value == "ship"
+    assert at.query_params["class_filter"] in ("ship", ["ship"])
+
+
+def _walk(node):
+    for c in getattr(node, "children", {}).values():
+        yield c
+        yield from _walk(c)
+
+
+@pytest.mark.parametrize("page", ["app.py", *sorted(URL_KEYS)])
+def test_no_page_renders_library_help_or_code_like_text_and_charts_keep_their_colours(page):
+    at = run_page(page)
+    for el in _walk(at.main):
+        assert getattr(el, "type", None) != "help_info", f"{page} renders library documentation (Streamlit magic)"
+        value = getattr(el, "value", "")
+        text = value if isinstance(value, str) else ""
+        assert "DeltaGenerator" not in text and "<function" not in text and "object at 0x" not in text, page
+    for ch in at.get("plotly_chart"):
+        assert ch.proto.theme == "", f"{page}: a chart uses Streamlit's theme, which replaces its colour scales"
+
+
+def test_checkpoints_are_shown_by_their_labels():
+    at = run_page("pages/1_Attack_lab.py")
+    shown = " ".join(m.value for m in at.markdown)
+    for name in at.multiselect(key="models").value:
+        assert zoo.get_checkpoint(name).label in shown
+
+
+@pytest.mark.parametrize("page", ["pages/1_Attack_lab.py", "pages/2_Feature_map_energy.py"])
+def test_default_image_is_classified_correctly_by_the_default_models(page, monkeypatch):
+    """With the bundled zoo: the pages open on an image the default trio gets right."""
+    monkeypatch.setattr(zoo, "PRETRAINED_DIR", ROOT / "pretrained")
+    at = run_page(page)
+    assert_clean(at)
+    names = at.multiselect(key="models").value
+    assert names == zoo.default_checkpoints(3, "cpu")
+    i = at.session_state["sample_id"]
+    from rcm_demo.data import load_sample
+    from rcm_demo.lab import clean_correct
+    s = load_sample()
+    for n in names:
+        assert clean_correct(zoo.load_model(n), s.float()[i:i + 1], s.y[i:i + 1]).all(), (n, i)
 
 
 def _attack_page_summary(query):

@@ -106,3 +106,63 @@ def test_bundled_zoo_schema(name):
         assert {"value", "n", "dataset", "attack", "command"} <= set(m)
         assert m["n"] >= (500 if metric == "autoattack" else 1000)
     zoo.load_model(name)
+
+
+def _save(d, spec, recipe, tier="lite", seed=0, dtype=torch.float32):
+    torch.manual_seed(seed)
+    return zoo.save_checkpoint(spec.build().eval(), spec, recipe, {"command": "t", "seed": seed}, d, tier=tier,
+                               dtype=dtype)
+
+
+def test_unreadable_cards_are_reported_not_hidden(store):
+    d, ck, _ = store
+    (d / "resnet18w4_s9999_x1_avg.std.json").write_text("{}")  # breaks the stride rule
+    (d / "notes.json").write_text("{}")  # not a checkpoint name at all
+    (d / "resnet18w4_s1222_x1_avg.at.json").write_text("{broken")
+    ok, problems = zoo.scan_checkpoints(d)
+    assert ok == [ck.name]
+    assert set(problems) == {"resnet18w4_s9999_x1_avg.std", "notes", "resnet18w4_s1222_x1_avg.at"}
+    assert "strides" in problems["resnet18w4_s9999_x1_avg.std"] and "unreadable" in problems["resnet18w4_s1222_x1_avg.at"]
+
+
+def test_float16_storage_loads_as_float32_and_predicts_the_same(tmp_path):
+    spec = ModelSpec(width=8)
+    a = _save(tmp_path / "a", spec, "std")
+    b = _save(tmp_path / "b", spec, "std", dtype=torch.float16)
+    assert b.meta["weights_dtype"] == "float16" and b.weights.stat().st_size < 0.6 * a.weights.stat().st_size
+    ma, mb = zoo.load_model(a.name, directory=a.card.parent), zoo.load_model(b.name, directory=b.card.parent)
+    assert all(p.dtype == torch.float32 for p in mb.parameters())
+    x = torch.rand(64, 3, 32, 32)
+    assert (ma(x).argmax(1) == mb(x).argmax(1)).float().mean() >= 0.95
+
+
+def test_defaults_and_comparisons_come_from_the_cards(tmp_path):
+    base, s1122, x2 = ModelSpec(width=4), ModelSpec(width=4, strides="1122"), ModelSpec(width=4, scale=2)
+    for spec in (base, s1122, x2):
+        _save(tmp_path, spec, "at")
+    _save(tmp_path, base, "std")
+    _save(tmp_path, ModelSpec(width=4, pool="max"), "at")
+    trio = zoo.default_checkpoints(3, "cpu", tmp_path)
+    assert trio == [f"{base.name}.at", f"{s1122.name}.at", f"{x2.name}.at"]
+    pairs = zoo.comparisons(directory=tmp_path)
+    assert (f"{s1122.name}.at", f"{base.name}.at") in pairs and (f"{x2.name}.at", f"{base.name}.at") in pairs
+    assert all(b.startswith(base.name) for _, b in pairs) and len(pairs) == 2
+    labels = [zoo.get_checkpoint(n, tmp_path).label for n in trio]
+    assert labels == ["4×4 baseline · AT · avg", "8×8 strides 1122 · AT · avg", "8×8 upsample ×2 · AT · avg"]
+    assert len({zoo.get_checkpoint(n, tmp_path).label for n in zoo.list_checkpoints(tmp_path)}) == 5
+
+
+def test_paper_tier_is_the_default_on_cuda_only(tmp_path):
+    _save(tmp_path, ModelSpec(width=4), "at")
+    _save(tmp_path, ModelSpec(width=8), "at", tier="paper")
+    assert zoo.default_checkpoints(1, "cpu", tmp_path) == ["resnet18w4_s1222_x1_avg.at"]
+    assert zoo.default_checkpoints(1, "cuda", tmp_path) == ["resnet18w8_s1222_x1_avg.at"]
+    assert zoo.get_checkpoint("resnet18w8_s1222_x1_avg.at", tmp_path).label.endswith("· paper")
+
+
+def test_bundled_cards_name_data_sets_not_local_paths():
+    import re
+    for name in zoo.list_checkpoints():
+        text = zoo.get_checkpoint(name).card.read_text()
+        assert not re.search(r'(^|[\s"\'=])/[A-Za-z]', text), f"{name}: absolute path in the card"
+        assert "cifar10-jpeg variant" in json.loads(text)["metrics"]["clean"]["dataset"]
