@@ -1,11 +1,14 @@
 """rcm-demo home: what the lab shows, the bound, the zoo, the device. Run: streamlit run app.py"""
+
 import streamlit as st
 
 from rcm_demo import ui, viz, zoo_table
 
-ui.page_header("rcm-demo: feature-map size and adversarial robustness",
-               "An interactive lab for Xu, Wang, Yang & Zhang, *Understanding Adversarial Robustness from Feature "
-               "Maps of Convolutional Layers* (arXiv 2202.12435). Real models, real attacks, measured numbers.")
+ui.page_header(
+    "rcm-demo: feature-map size and adversarial robustness",
+    "An interactive lab for Xu, Wang, Yang & Zhang, *Understanding Adversarial Robustness from Feature "
+    "Maps of Convolutional Layers* (arXiv 2202.12435). Real models, real attacks, measured numbers.",
+)
 
 st.markdown(r"""
 A CNN's last stage turns an image into maps $Z \in \mathbb{R}^{C\times H\times W}$; global pooling turns
@@ -35,13 +38,17 @@ for bad, why in ui.checkpoint_problems().items():
     st.warning(f"Card {bad} is not usable: {why}")
 if names:
     st.dataframe(zoo_table.zoo_rows(names), hide_index=True, width="stretch")
-    st.caption("All numbers come from the model cards, written by `python -m rcm_demo.evaluate` "
-               "(± is one binomial standard error).")
+    st.caption(
+        "All numbers come from the model cards, written by `python -m rcm_demo.evaluate` "
+        "(± is one binomial standard error)."
+    )
     rows = zoo_table.comparison_rows()
     if rows:
         ui.chart(viz.paired_differences(rows), "paired")
-        st.caption("Enlarged map minus its 4×4 baseline, paired on the same test images, 95% intervals (from the "
-                   "cards). See the README's findings for what this zoo does and does not show.")
+        st.caption(
+            "Enlarged map minus its 4×4 baseline, paired on the same test images, 95% intervals (from the "
+            "cards). See the README's findings for what this zoo does and does not show."
+        )
 else:
     st.warning("pretrained/ holds no checkpoints: see the README to train some.")
 

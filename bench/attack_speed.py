@@ -7,11 +7,12 @@
     pgd(steps=10) (bf16 autocast, model loaded channels_last). Target >= 1.8x faster, with robust accuracy
     within 0.5 points on the same >= 500 images (the bundled sample).
 """
+
 import argparse
 import statistics
-import warnings
 import sys
 import time
+import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -51,8 +52,10 @@ def main():
     s = load_sample()
     x, y = s.float()[: a.n], s.y[: a.n]
     xb, yb = x[: a.batch].contiguous(), y[: a.batch]
-    print(f"checkpoint {name}, {len(y)} images, batch {a.batch}, {torch.get_num_threads()} threads, "
-          f"torch {torch.__version__}")
+    print(
+        f"checkpoint {name}, {len(y)} images, batch {a.batch}, {torch.get_num_threads()} threads, "
+        f"torch {torch.__version__}"
+    )
 
     # (a) overhead of the attack loop over the bare passes it needs
     def bare():
@@ -60,17 +63,22 @@ def main():
             d = torch.zeros_like(xb, requires_grad=True)
             loss = F.cross_entropy(fp32(xb + d), yb, reduction="sum")
             torch.autograd.grad(loss, d)
+
     bare()
     _, t_bare = timed(bare, a.repeats)
     _, t_pgd32 = timed(lambda: pgd(fp32, xb, yb, eps=EPS, alpha=ALPHA, steps=10, precision="fp32"), a.repeats)
-    print(f"(a) pgd fp32 PGD-10 {t_pgd32:.3f} s vs 10 bare fwd+bwd {t_bare:.3f} s: "
-          f"overhead ratio {t_pgd32 / t_bare:.3f} (limit 1.0, target <= 1.10)")
+    print(
+        f"(a) pgd fp32 PGD-10 {t_pgd32:.3f} s vs 10 bare fwd+bwd {t_bare:.3f} s: "
+        f"overhead ratio {t_pgd32 / t_bare:.3f} (limit 1.0, target <= 1.10)"
+    )
 
     # (b) captum fp32 vs the project's default, same images, accuracy on all n
     from captum.robust import PGD as CaptumPGD
+
     warnings.filterwarnings("ignore", message="Input Tensor 0 did not already require gradients")
-    captum = CaptumPGD(fp32, loss_func=lambda out, t: F.cross_entropy(out, t, reduction="none"),
-                       lower_bound=0.0, upper_bound=1.0)
+    captum = CaptumPGD(
+        fp32, loss_func=lambda out, t: F.cross_entropy(out, t, reduction="none"), lower_bound=0.0, upper_bound=1.0
+    )
 
     def run_captum(xx, yy):
         return captum.perturb(xx, radius=EPS, step_size=ALPHA, step_num=10, target=yy, random_start=True)
@@ -84,14 +92,17 @@ def main():
     def robust(run):
         correct = 0
         for i in range(0, len(y), a.batch):
-            x_adv = run(x[i:i + a.batch], y[i:i + a.batch])
-            correct += (predict(fp32, x_adv, precision="fp32").argmax(1) == y[i:i + a.batch]).sum().item()
+            x_adv = run(x[i : i + a.batch], y[i : i + a.batch])
+            correct += (predict(fp32, x_adv, precision="fp32").argmax(1) == y[i : i + a.batch]).sum().item()
         return 100 * correct / len(y)
+
     torch.manual_seed(0)  # captum's random start draws from the global generator
     acc_captum, acc_ours = robust(run_captum), robust(run_ours)
-    print(f"(b) captum fp32 PGD-10 {t_captum:.3f} s vs pgd default {t_ours:.3f} s: speed-up "
-          f"{t_captum / t_ours:.2f}x (target >= 1.8x); robust accuracy captum {acc_captum:.1f}% vs ours "
-          f"{acc_ours:.1f}% on {len(y)} images (|diff| {abs(acc_captum - acc_ours):.1f} points, target <= 0.5)")
+    print(
+        f"(b) captum fp32 PGD-10 {t_captum:.3f} s vs pgd default {t_ours:.3f} s: speed-up "
+        f"{t_captum / t_ours:.2f}x (target >= 1.8x); robust accuracy captum {acc_captum:.1f}% vs ours "
+        f"{acc_ours:.1f}% on {len(y)} images (|diff| {abs(acc_captum - acc_ours):.1f} points, target <= 0.5)"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ memory format, fp32 attack) is timed in the same run for a ratio.
 
     python bench/interaction_latency.py [--checkpoints a,b,c] [--repeats 7]
 """
+
 import argparse
 import statistics
 import sys
@@ -26,8 +27,12 @@ def plain(models, x, y):
     out = {}
     for name, m in models.items():
         x_adv = A.pgd(m, x, y, eps=8 / 255, alpha=2 / 255, steps=10, precision="fp32")
-        out[name] = (probe.layer_energy(m, x, x_adv), probe.spatial_energy(m, x, x_adv),
-                     probe.pooling_report(m, x, x_adv), lab.probs(m, x_adv))
+        out[name] = (
+            probe.layer_energy(m, x, x_adv),
+            probe.spatial_energy(m, x, x_adv),
+            probe.pooling_report(m, x, x_adv),
+            lab.probs(m, x_adv),
+        )
     return out
 
 
@@ -58,8 +63,10 @@ def main():
     med, worst = median_time(lambda: lab.attack_models(fast, x, y, settings), a.repeats)
     med_plain, _ = median_time(lambda: plain(slow, x, y), a.repeats)
     print(f"{len(names)} checkpoints: {', '.join(names)}; {torch.get_num_threads()} threads")
-    print(f"attack lab (PGD-10 + probe, 1 image): median {1000 * med:.0f} ms (max {1000 * worst:.0f} ms; "
-          f"target < 1000 ms); plain loop {1000 * med_plain:.0f} ms; ratio plain/shipped {med_plain / med:.2f}x")
+    print(
+        f"attack lab (PGD-10 + probe, 1 image): median {1000 * med:.0f} ms (max {1000 * worst:.0f} ms; "
+        f"target < 1000 ms); plain loop {1000 * med_plain:.0f} ms; ratio plain/shipped {med_plain / med:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -7,14 +7,22 @@ attack and waits for the result. Reports p50/p95 time to result and the error co
 
 Only loopback addresses are accepted.
 """
+
 import argparse
 import asyncio
 import statistics
 import time
 from urllib.parse import urlparse
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 
 
 async def one_session(browser, url, k, timeout):

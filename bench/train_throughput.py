@@ -6,6 +6,7 @@ same model, same batch, measured in the same run. Goal: shipped >= 1.8x the plai
 Shipped: rcm_demo.train.train_step (bf16 autocast on CPU / AMP on CUDA, channels_last on CPU).
 Plain: fp32, default memory format, the same SGD optimiser and (for "at") the same PGD in fp32.
 """
+
 import argparse
 import sys
 import time
@@ -53,8 +54,10 @@ def main():
     common = dict(width=a.width, strides=a.strides, scale=a.scale, recipe=a.recipe, at_steps=3, at_alpha=4 / 255)
     shipped = throughput(TrainConfig(**common, precision="auto"), device.type == "cpu", a.steps, a.batch, device)
     plain = throughput(TrainConfig(**common, precision="fp32"), False, a.steps, a.batch, device)
-    print(f"{TrainConfig(**common).spec.name} recipe {a.recipe}, batch {a.batch}, {device}, "
-          f"{torch.get_num_threads()} threads, torch {torch.__version__}")
+    print(
+        f"{TrainConfig(**common).spec.name} recipe {a.recipe}, batch {a.batch}, {device}, "
+        f"{torch.get_num_threads()} threads, torch {torch.__version__}"
+    )
     print(f"shipped {shipped:,.0f} img/s vs plain fp32 {plain:,.0f} img/s: ratio {shipped / plain:.2f}x (goal >= 1.8x)")
 
 

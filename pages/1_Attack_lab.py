@@ -1,4 +1,5 @@
 """One image, up to four checkpoints side by side, any attack; downloads of the result."""
+
 import json
 
 import streamlit as st
@@ -6,12 +7,20 @@ import streamlit as st
 from rcm_demo import lab, ui, viz
 from rcm_demo.data import CLASSES
 
-ui.page_header("Attack lab", "Attack the same image on up to four checkpoints side by side. Compare a 4×4 "
-               "baseline with its enlarged-map twins: who is fooled, at what budget, and how confidently.", "⚔️")
+ui.page_header(
+    "Attack lab",
+    "Attack the same image on up to four checkpoints side by side. Compare a 4×4 "
+    "baseline with its enlarged-map twins: who is fooled, at what budget, and how confidently.",
+    "⚔️",
+)
 DEFAULT_MODELS = ui.default_models()
-STATE = {"models": ui.checkpoint_list(DEFAULT_MODELS), **ui.image_state(DEFAULT_MODELS), **ui.ATTACK_STATE,
-         "min_attack": ui.one_of(lab.MIN_EPS_ATTACKS, lab.MIN_EPS_ATTACKS[0]),
-         "min_steps": ui.one_of(lab.MIN_EPS_STEPS, lab.MIN_EPS_STEPS[0])}
+STATE = {
+    "models": ui.checkpoint_list(DEFAULT_MODELS),
+    **ui.image_state(DEFAULT_MODELS),
+    **ui.ATTACK_STATE,
+    "min_attack": ui.one_of(lab.MIN_EPS_ATTACKS, lab.MIN_EPS_ATTACKS[0]),
+    "min_steps": ui.one_of(lab.MIN_EPS_STEPS, lab.MIN_EPS_STEPS[0]),
+}
 ui.url_state(STATE)
 
 with st.sidebar:
@@ -32,37 +41,64 @@ st.caption(f"{image_label} · {s.describe()} · computed live")
 for col, (name, r) in zip(st.columns(len(results)), results.items()):
     with col:
         st.markdown(f"**{labels[name]}**", help=name)
-        st.metric("Attack", lab.verdict(r), f"{CLASSES[r['pred_clean']]} → {CLASSES[r['pred_adv']]}",
-                  delta_color="off", delta_arrow="off")
+        st.metric(
+            "Attack",
+            lab.verdict(r),
+            f"{CLASSES[r['pred_clean']]} → {CLASSES[r['pred_adv']]}",
+            delta_color="off",
+            delta_arrow="off",
+        )
         a, b, c = st.columns(3)
         a.image(viz.to_uint8_image(x[0]), caption="clean", width="stretch")
         b.image(viz.to_uint8_image(r["x_adv"]), caption="adversarial", width="stretch")
         c.image(viz.amplify_delta(r["delta"]), caption="δ (amplified)", width="stretch")
         ui.chart(viz.topk_bars(r["p_clean"], r["p_adv"], true_label=None if y is None else int(y[0])), f"top_{name}")
-        st.caption(f"‖δ‖∞ = {r['linf255']:.2f}/255 · ‖δ‖₂ = {r['l2']:.3f} · pooled change ‖Δa‖/‖ΔZ‖ "
-                   f"{r['pooling']['ratio_avg']:.3f} vs bound {r['pooling']['bound_avg']:.3f}")
-        st.download_button("Adversarial image (PNG)", viz.png_bytes(r["x_adv"]), file_name=f"adv_{name}.png",
-                           mime="image/png", key=f"png_{name}")
+        st.caption(
+            f"‖δ‖∞ = {r['linf255']:.2f}/255 · ‖δ‖₂ = {r['l2']:.3f} · pooled change ‖Δa‖/‖ΔZ‖ "
+            f"{r['pooling']['ratio_avg']:.3f} vs bound {r['pooling']['bound_avg']:.3f}"
+        )
+        st.download_button(
+            "Adversarial image (PNG)",
+            viz.png_bytes(r["x_adv"]),
+            file_name=f"adv_{name}.png",
+            mime="image/png",
+            key=f"png_{name}",
+        )
 
 if any(not r["clean_correct"] for r in results.values()):
-    st.info("“Already wrong” means the model misclassifies the clean image, so there is nothing left for the "
-            "attack to do: the result says nothing about robustness.")
+    st.info(
+        "“Already wrong” means the model misclassifies the clean image, so there is nothing left for the "
+        "attack to do: the result says nothing about robustness."
+    )
     if y is not None:
         ui.switch_to_correct_ui(list(models))
 
 st.subheader("Upper bound on the minimal ε")
-st.caption("Bisection over the L∞ budget (resolution 1/255, up to 32/255): the smallest budget at which the "
-           "chosen attack flips the image. A stronger attack can only lower it; a weak attack that fails "
-           "shows the attack's weakness, not the model's robustness.")
+st.caption(
+    "Bisection over the L∞ budget (resolution 1/255, up to 32/255): the smallest budget at which the "
+    "chosen attack flips the image. A stronger attack can only lower it; a weak attack that fails "
+    "shows the attack's weakness, not the model's robustness."
+)
 m1, m2 = st.columns(2)
 min_attack = m1.segmented_control("Attack", lab.MIN_EPS_ATTACKS, key="min_attack")
 min_steps = m2.segmented_control("Steps", lab.MIN_EPS_STEPS, key="min_steps")
 ui.write_url(STATE)
-if ui.on_demand("Compute", "min_go", (tuple(models), image_key, s.seed, min_attack, min_steps),
-                help="About 9 attacks per model: 1–10 s per model on CPU."):
+if ui.on_demand(
+    "Compute",
+    "min_go",
+    (tuple(models), image_key, s.seed, min_attack, min_steps),
+    help="About 9 attacks per model: 1–10 s per model on CPU.",
+):
     with st.spinner("Bisecting…"), ui.user_errors():
-        eps = ui.minimal_eps(tuple(models), image_key, s.seed, min_attack or lab.MIN_EPS_ATTACKS[0],
-                             int(min_steps or lab.MIN_EPS_STEPS[0]), _x=x, _y=y)
+        eps = ui.minimal_eps(
+            tuple(models),
+            image_key,
+            s.seed,
+            min_attack or lab.MIN_EPS_ATTACKS[0],
+            int(min_steps or lab.MIN_EPS_STEPS[0]),
+            _x=x,
+            _y=y,
+        )
     for col, (name, e) in zip(st.columns(len(eps)), eps.items()):
         col.metric(labels[name], viz.fmt_eps(e), help=f"{name}: {min_attack}-{min_steps} bisection, computed live")
 

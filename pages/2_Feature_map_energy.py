@@ -1,22 +1,35 @@
 """How a perturbation grows or shrinks from layer to layer, and where in each map it lives."""
+
 import streamlit as st
 
 from rcm_demo import ui, viz
 
-ui.page_header("Feature-map energy", "Follow one perturbation through each network: the relative change "
-               "‖f(x+δ) − f(x)‖/‖f(x)‖ after every stage, and its spatial layout at each map's own resolution.", "📈")
+ui.page_header(
+    "Feature-map energy",
+    "Follow one perturbation through each network: the relative change "
+    "‖f(x+δ) − f(x)‖/‖f(x)‖ after every stage, and its spatial layout at each map's own resolution.",
+    "📈",
+)
 DEFAULT_MODELS = ui.default_models()
-STATE = {"models": ui.checkpoint_list(DEFAULT_MODELS), **ui.image_state(DEFAULT_MODELS), **ui.ATTACK_STATE,
-         "shared": ui.flag(False), "energy_scale": ui.one_of(("relative", "absolute"), "relative"),
-         "eps_layer_model": ui.checkpoint_key(DEFAULT_MODELS[0] if DEFAULT_MODELS else "")}
+STATE = {
+    "models": ui.checkpoint_list(DEFAULT_MODELS),
+    **ui.image_state(DEFAULT_MODELS),
+    **ui.ATTACK_STATE,
+    "shared": ui.flag(False),
+    "energy_scale": ui.one_of(("relative", "absolute"), "relative"),
+    "eps_layer_model": ui.checkpoint_key(DEFAULT_MODELS[0] if DEFAULT_MODELS else ""),
+}
 ui.url_state(STATE)
 
 with st.sidebar:
     names = ui.models_ui()
     x, y, image_label, image_key = ui.image_ui()
 s = ui.attack_ui()
-shared = st.toggle("Apply one perturbation, crafted on the first model, to all models", key="shared",
-                   help="Separates 'the architecture damps this δ' from 'the attacker finds another δ'.")
+shared = st.toggle(
+    "Apply one perturbation, crafted on the first model, to all models",
+    key="shared",
+    help="Separates 'the architecture damps this δ' from 'the attacker finds another δ'.",
+)
 scale = st.radio("Scale", ["relative", "absolute"], horizontal=True, key="energy_scale")
 if x is None:
     ui.write_url(STATE)
@@ -26,8 +39,10 @@ labels = ui.labels(models)
 with st.spinner("Attacking and probing…"), ui.user_errors():
     results = ui.attack_results(tuple(models), image_key, s, names[0] if shared else None, _x=x, _y=y)
 
-st.caption(("One δ crafted on " + labels[names[0]] if shared else "Each model attacked on its own")
-           + f" · {s.describe()} · {image_label} · computed live")
+st.caption(
+    ("One δ crafted on " + labels[names[0]] if shared else "Each model attacked on its own")
+    + f" · {s.describe()} · {image_label} · computed live"
+)
 ui.chart(viz.energy_profile({n: r["energy"] for n, r in results.items()}, scale, labels), "profile")
 ui.chart(viz.spatial_maps({n: r["spatial"] for n, r in results.items()}, labels=labels), "spatial")
 st.caption("Darkest = no change. One colour scale for all panels, so the maps compare across models and layers.")

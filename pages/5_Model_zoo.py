@@ -1,10 +1,15 @@
 """Every model card: spec, map sizes, cost, metrics with their provenance, training budget."""
+
 import streamlit as st
 
 from rcm_demo import metrics, ui, viz, zoo_table
 
-ui.page_header("Model zoo", "Every bundled checkpoint with its card. Metrics come from the cards (written by "
-               "`python -m rcm_demo.evaluate`); the map sizes per stage are computed live from the spec.", "🗂️")
+ui.page_header(
+    "Model zoo",
+    "Every bundled checkpoint with its card. Metrics come from the cards (written by "
+    "`python -m rcm_demo.evaluate`); the map sizes per stage are computed live from the spec.",
+    "🗂️",
+)
 names = ui.checkpoints()
 for bad, why in ui.checkpoint_problems().items():
     st.warning(f"Card {bad} is not usable: {why}")
@@ -20,8 +25,10 @@ rows = zoo_table.comparison_rows()
 if rows:
     st.subheader("Enlarged map minus its 4×4 baseline")
     ui.chart(viz.paired_differences(rows), "paired")
-    st.caption("Paired on the same test images (from the cards' per-image correctness bits); bars are 95% "
-               "intervals. An interval that crosses 0 does not show a difference either way.")
+    st.caption(
+        "Paired on the same test images (from the cards' per-image correctness bits); bars are 95% "
+        "intervals. An interval that crosses 0 does not show a difference either way."
+    )
 
 name = ui.checkpoint_ui("zoo_card", "Card")
 ui.write_url(STATE)
@@ -31,9 +38,13 @@ c1, c2, c3, c4 = st.columns(4)
 c1.metric("pre-pool map", "×".join(map(str, meta["pre_pool_hw"])))
 c2.metric("parameters", f"{meta['params']:,}")
 c3.metric("MACs / image", f"{meta['macs'] / 1e6:.1f} M")
-c4.metric("training", f"{meta['train'].get('epochs')} epochs",
-          f"{meta['train'].get('seconds', 0) / 60:.0f} min on {meta['train'].get('hardware', '?').split(' (')[0]}",
-          delta_color="off", delta_arrow="off")
+c4.metric(
+    "training",
+    f"{meta['train'].get('epochs')} epochs",
+    f"{meta['train'].get('seconds', 0) / 60:.0f} min on {meta['train'].get('hardware', '?').split(' (')[0]}",
+    delta_color="off",
+    delta_arrow="off",
+)
 
 left, right = st.columns(2)
 with left:
@@ -45,10 +56,17 @@ with left:
     st.dataframe([{"stage": k, "shape": " × ".join(map(str, v))} for k, v in shapes.items()], hide_index=True)
 with right:
     st.markdown("**Metrics** (from the card)")
-    mets = [{"metric": k, "accuracy %": round(100 * v["value"], 1), "± se": round(100 * v.get("se", 0), 1),
-             "n": v["n"], "data set": v["dataset"],
-             "attack": ", ".join(f"{a}={b}" for a, b in v.get("attack", {}).items()) or "none"}
-            for k, v in meta.get("metrics", {}).items()]
+    mets = [
+        {
+            "metric": k,
+            "accuracy %": round(100 * v["value"], 1),
+            "± se": round(100 * v.get("se", 0), 1),
+            "n": v["n"],
+            "data set": v["dataset"],
+            "attack": ", ".join(f"{a}={b}" for a, b in v.get("attack", {}).items()) or "none",
+        }
+        for k, v in meta.get("metrics", {}).items()
+    ]
     if mets:
         st.dataframe(mets, hide_index=True)
     else:
@@ -60,5 +78,7 @@ with right:
 st.markdown("**Training**")
 t = meta["train"]
 st.code(t.get("command", "unknown"), language="bash")
-st.caption(f"{t.get('hardware')} · torch {t.get('torch')} · {t.get('date')} · seed {t.get('seed')} · "
-           f"data: {t.get('dataset')} · sha256 {meta['sha256'][:16]}…")
+st.caption(
+    f"{t.get('hardware')} · torch {t.get('torch')} · {t.get('date')} · seed {t.get('seed')} · "
+    f"data: {t.get('dataset')} · sha256 {meta['sha256'][:16]}…"
+)

@@ -20,14 +20,15 @@ bf16; see ``cpu_has_bf16``) while delta, the projection and the clamp stay in fp
 Adding an attack = one function (or one ``pgd`` configuration) + one ``Attack`` line in ``ATTACKS``;
 ``tests/test_attacks.py`` walks the registry and checks the contract for every entry.
 """
+
 from __future__ import annotations
 
 import contextlib
 import functools
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -117,8 +118,21 @@ def _l2(v):
 
 
 # ----------------------------------------------------------------------------- PGD family
-def pgd(model, x, y, *, eps, alpha=None, steps=10, norm="linf", loss="ce", random_start=True,
-        targeted=False, generator=None, precision="auto"):
+def pgd(
+    model,
+    x,
+    y,
+    *,
+    eps,
+    alpha=None,
+    steps=10,
+    norm="linf",
+    loss="ce",
+    random_start=True,
+    targeted=False,
+    generator=None,
+    precision="auto",
+):
     """Projected gradient ascent on ``loss`` within the ``norm`` ball (Madry et al.).
 
     eps/alpha are on the [0, 1] pixel scale (8/255 ...); eps may be a scalar or one value per image;
@@ -175,14 +189,34 @@ def _project(x, delta, eps_t, norm):
 
 def fgsm(model, x, y, *, eps, targeted=False, generator=None, precision="auto"):
     """Fast gradient sign method (Goodfellow et al.): PGD with one step of size eps from x."""
-    return pgd(model, x, y, eps=eps, alpha=eps, steps=1, random_start=False, targeted=targeted,
-               generator=generator, precision=precision)
+    return pgd(
+        model,
+        x,
+        y,
+        eps=eps,
+        alpha=eps,
+        steps=1,
+        random_start=False,
+        targeted=targeted,
+        generator=generator,
+        precision=precision,
+    )
 
 
 def trades_adv(model, x, *, eps, alpha, steps, generator=None, precision="auto"):
     """TRADES inner maximisation (Zhang et al.): PGD on KL(f(x) || f(x')) from a tiny Gaussian start."""
-    return pgd(model, x, torch.zeros(x.shape[0], dtype=torch.long), eps=eps, alpha=alpha, steps=steps,
-               loss="kl", random_start="normal", generator=generator, precision=precision)
+    return pgd(
+        model,
+        x,
+        torch.zeros(x.shape[0], dtype=torch.long),
+        eps=eps,
+        alpha=alpha,
+        steps=steps,
+        loss="kl",
+        random_start="normal",
+        generator=generator,
+        precision=precision,
+    )
 
 
 # ----------------------------------------------------------------------------- AutoAttack
@@ -199,8 +233,20 @@ class _Logits(nn.Module):
             return self.model(x.contiguous()).float()
 
 
-def autoattack(model, x, y, *, eps=8 / 255, norm="linf", attacks="standard", generator=None,
-               precision="auto", batch_size=500, n_iter=100, n_queries=5000):
+def autoattack(
+    model,
+    x,
+    y,
+    *,
+    eps=8 / 255,
+    norm="linf",
+    attacks="standard",
+    generator=None,
+    precision="auto",
+    batch_size=500,
+    n_iter=100,
+    n_queries=5000,
+):
     """AutoAttack from the ``pyautoattack`` package: the standard ensemble or a subset of
     ``AA_ATTACKS`` (e.g. ``("apgd-ce",)`` for a quick look). Untargeted; ``y`` are true labels.
     ``n_iter`` (APGD/FAB iterations) and ``n_queries`` (Square) default to the standard version's."""
@@ -216,8 +262,14 @@ def autoattack(model, x, y, *, eps=8 / 255, norm="linf", attacks="standard", gen
     device = model_device(model)
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator).item()) if generator is not None else 0
     logging.getLogger("auto-attack").setLevel(logging.WARNING)
-    aa = AutoAttack(_Logits(model, precision), norm={"linf": "Linf", "l2": "L2"}[norm], eps=float(eps),
-                    version="standard", device=device, seed=seed)
+    aa = AutoAttack(
+        _Logits(model, precision),
+        norm={"linf": "Linf", "l2": "L2"}[norm],
+        eps=float(eps),
+        version="standard",
+        device=device,
+        seed=seed,
+    )
     aa.attacks_to_run = list(names)
     aa.apgd.n_iter = aa.apgd_targeted.n_iter = aa.fab.n_iter = int(n_iter)
     aa.square.n_queries = int(n_queries)
@@ -240,12 +292,11 @@ def predict(model, x, precision="auto", batch_size=1000):
     out = []
     for i in range(0, x.shape[0], batch_size):
         with autocast_for(device, precision):
-            out.append(model(x[i:i + batch_size].to(device)).float())
+            out.append(model(x[i : i + batch_size].to(device)).float())
     return torch.cat(out) if out else torch.empty(0, 10, device=device)
 
 
-def min_epsilon(model, x, y, *, attack="PGD-L∞", steps=10, hi=None, iters=8, generator=None,
-                precision="auto"):
+def min_epsilon(model, x, y, *, attack="PGD-L∞", steps=10, hi=None, iters=8, generator=None, precision="auto"):
     """An *upper bound* on the smallest L-inf budget (per image) that flips the prediction: bisection
     over eps with the registry attack ``attack`` at ``steps`` steps. A stronger attack can only lower
     it; a weak attack that fails says nothing about robustness.
@@ -297,8 +348,7 @@ class Attack:
     cost: str = "fast"
     bound: dict = field(default_factory=dict)  # fixed keyword arguments of this configuration
 
-    def __call__(self, model, x, y, *, eps, steps=None, alpha=None, targeted=False, generator=None,
-                 precision="auto"):
+    def __call__(self, model, x, y, *, eps, steps=None, alpha=None, targeted=False, generator=None, precision="auto"):
         if targeted and not self.targetable:
             raise ValueError(f"{self.label} is untargeted here; switch 'targeted' off or pick a PGD attack")
         kw = dict(self.bound, eps=eps, generator=generator, precision=precision)
@@ -310,8 +360,12 @@ class Attack:
 
     def settings(self, eps, steps=None, alpha=None) -> dict:
         """What a result card records: only the settings this attack uses."""
-        out = {"attack": self.label, "norm": self.norm, "eps": eps, **{k: v for k, v in self.bound.items()
-                                                                     if isinstance(v, (str, int, float, tuple))}}
+        out = {
+            "attack": self.label,
+            "norm": self.norm,
+            "eps": eps,
+            **{k: v for k, v in self.bound.items() if isinstance(v, (str, int, float, tuple))},
+        }
         if self.iterative:
             s = L.STEPS.default if steps is None else int(steps)
             out.update(steps=s, alpha=L.default_alpha(eps, s) if alpha is None else alpha)
@@ -319,16 +373,18 @@ class Attack:
 
 
 # Display name -> entry. The names appear in URLs and cards: keep them stable.
-ATTACKS = {a.label: a for a in (
-    Attack("FGSM", fgsm, iterative=False),
-    Attack("PGD-L∞", pgd, bound={"norm": "linf", "loss": "ce"}),
-    Attack("PGD-L2", pgd, norm="l2", bound={"norm": "l2", "loss": "ce"}),
-    Attack("CW-L∞", pgd, bound={"norm": "linf", "loss": "cw"}),
-    Attack("APGD-CE", autoattack, iterative=False, targetable=False, cost="slow", bound={"attacks": ("apgd-ce",)}),
-    Attack("Square", autoattack, iterative=False, targetable=False, cost="slow", bound={"attacks": ("square",)}),
-    Attack("AutoAttack", autoattack, iterative=False, targetable=False, cost="slow",
-           bound={"attacks": "standard"}),
-)}
+ATTACKS = {
+    a.label: a
+    for a in (
+        Attack("FGSM", fgsm, iterative=False),
+        Attack("PGD-L∞", pgd, bound={"norm": "linf", "loss": "ce"}),
+        Attack("PGD-L2", pgd, norm="l2", bound={"norm": "l2", "loss": "ce"}),
+        Attack("CW-L∞", pgd, bound={"norm": "linf", "loss": "cw"}),
+        Attack("APGD-CE", autoattack, iterative=False, targetable=False, cost="slow", bound={"attacks": ("apgd-ce",)}),
+        Attack("Square", autoattack, iterative=False, targetable=False, cost="slow", bound={"attacks": ("square",)}),
+        Attack("AutoAttack", autoattack, iterative=False, targetable=False, cost="slow", bound={"attacks": "standard"}),
+    )
+}
 
 
 def get_attack(name: str) -> Attack:

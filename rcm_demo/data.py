@@ -10,6 +10,7 @@ Both return ``(x, y)``: uint8 images (N, 3, 32, 32) and int64 labels, so trainin
 code never cares which one it got. ``load_sample()`` returns the 500 bundled test images
 (see ``assets/PROVENANCE.md``) and needs no data set at all.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -135,8 +136,10 @@ def load_cifar10(split: str, data_dir=None, root=None, download=False) -> Datase
         return load_image_folder(data_dir, split)
     if root:
         return load_torchvision(root, split, download)
-    raise ValueError("give --data-dir (an ImageFolder such as ../shared/data/cifar10-jpeg) "
-                     "or --data-root with --download (torchvision CIFAR-10)")
+    raise ValueError(
+        "give --data-dir (an ImageFolder such as ../shared/data/cifar10-jpeg) "
+        "or --data-root with --download (torchvision CIFAR-10)"
+    )
 
 
 def fixed_subset(n_total: int, n: int, seed: int = 0) -> torch.Tensor:
@@ -193,8 +196,10 @@ def decode_image(data: bytes, size: int = 32) -> torch.Tensor:
             im = Image.open(io.BytesIO(data), formats=[f for f in ACCEPTED_FORMATS if f in Image.OPEN])
             w, h = im.size
             if w < 1 or h < 1 or w > MAX_SIDE or h > MAX_SIDE or w * h > MAX_PIXELS:
-                raise ValueError(f"the image claims {w}x{h} pixels; the limit is {MAX_PIXELS // 10**6} megapixels "
-                                 f"and {MAX_SIDE} pixels a side")
+                raise ValueError(
+                    f"the image claims {w}x{h} pixels; the limit is {MAX_PIXELS // 10**6} megapixels "
+                    f"and {MAX_SIDE} pixels a side"
+                )
             im.seek(0)
             if im.format in ("JPEG", "MPO"):  # decode big JPEGs at reduced size: fast and frugal
                 im.draft("RGB", (size * 4, size * 4))
@@ -212,6 +217,6 @@ def decode_image(data: bytes, size: int = 32) -> torch.Tensor:
     h, w = rgb.shape[:2]
     s = min(h, w)
     top, left = (h - s) // 2, (w - s) // 2
-    square = Image.fromarray(np.ascontiguousarray(rgb[top:top + s, left:left + s]))
+    square = Image.fromarray(np.ascontiguousarray(rgb[top : top + s, left : left + s]))
     small = square.resize((size, size), Image.LANCZOS, reducing_gap=3.0)
     return torch.from_numpy(np.asarray(small, dtype=np.uint8).copy()).permute(2, 0, 1).float().div_(255)

@@ -11,6 +11,7 @@ for every checkpoint), or the bundled 500-image sample when no data set is given
 card records value, n, standard error, data set, attack settings, command and per-image
 correctness bits (so two models can be compared on the same images).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,8 @@ import torch
 
 from . import attacks as A
 from .data import fixed_subset, load_cifar10, load_sample
-from .metrics import binomial_se, pack_bits, robust_correct
 from .lab import zoo_pooling
+from .metrics import binomial_se, pack_bits, robust_correct
 from .train import Progress
 from .zoo import CheckpointError, get_checkpoint, list_checkpoints, load_model, scan_checkpoints, write_card
 from .zoo_table import comparisons_markdown, metric_cell
@@ -55,8 +56,9 @@ class EvalSetting:
     def run(self, model, x, y, aa_attacks, generator):
         if self.attack is None:
             return x
-        return self.entry(aa_attacks)(model, x, y, eps=self.eps, steps=self.steps, alpha=self.alpha,
-                                      generator=generator)
+        return self.entry(aa_attacks)(
+            model, x, y, eps=self.eps, steps=self.steps, alpha=self.alpha, generator=generator
+        )
 
     def card_settings(self, aa_attacks="standard") -> dict:
         if self.attack is None:
@@ -69,23 +71,26 @@ class EvalSetting:
 
 
 # The reference code's evaluation: PGD-20 (step 2/255), CW-L∞ (30 steps, step 0.8/255), AutoAttack.
-EVAL_ATTACKS = {a.key: a for a in (
-    EvalSetting("clean", "Clean"),
-    EvalSetting("fgsm", "FGSM", "FGSM"),
-    EvalSetting("pgd20", "PGD-20", "PGD-L∞", steps=20, alpha=2 / 255),
-    EvalSetting("cw30", "CW-L∞ (PGD-30, margin)", "CW-L∞", steps=30, alpha=0.8 / 255),
-    EvalSetting("l2", "PGD-20 L2", "PGD-L2", eps=0.5, steps=20, alpha=0.1),
-    EvalSetting("autoattack", "AutoAttack", "AutoAttack"),
-)}
+EVAL_ATTACKS = {
+    a.key: a
+    for a in (
+        EvalSetting("clean", "Clean"),
+        EvalSetting("fgsm", "FGSM", "FGSM"),
+        EvalSetting("pgd20", "PGD-20", "PGD-L∞", steps=20, alpha=2 / 255),
+        EvalSetting("cw30", "CW-L∞ (PGD-30, margin)", "CW-L∞", steps=30, alpha=0.8 / 255),
+        EvalSetting("l2", "PGD-20 L2", "PGD-L2", eps=0.5, steps=20, alpha=0.1),
+        EvalSetting("autoattack", "AutoAttack", "AutoAttack"),
+    )
+}
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m rcm_demo.evaluate", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m rcm_demo.evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--checkpoints", default="all", help="comma-separated names, or 'all'")
     p.add_argument("--attacks", default=",".join(EVAL_ATTACKS), help=f"comma-separated from {list(EVAL_ATTACKS)}")
-    p.add_argument("--aa-attacks", default="standard", help="'standard' or a comma-separated subset of "
-                   f"{A.AA_ATTACKS}")
+    p.add_argument("--aa-attacks", default="standard", help=f"'standard' or a comma-separated subset of {A.AA_ATTACKS}")
     p.add_argument("--n", type=int, default=1000, help="test images for every attack but AutoAttack")
     p.add_argument("--aa-n", type=int, default=500, help="test images for AutoAttack (first of the same subset)")
     p.add_argument("--seed", type=int, default=0, help="seed of the test subset and the attacks")
@@ -97,16 +102,19 @@ def parse_args(argv=None):
     p.add_argument("--csv", default="", help="also write the results here")
     p.add_argument("--no-update-cards", action="store_true")
     p.add_argument("--table", action="store_true", help="print the markdown table from the cards and exit")
-    p.add_argument("--pooling", action="store_true", help="print avg-vs-max pooling ratios of every checkpoint "
-                   "(PGD-10, 8/255, on --n images of the bundled sample) and exit")
+    p.add_argument(
+        "--pooling",
+        action="store_true",
+        help="print avg-vs-max pooling ratios of every checkpoint "
+        "(PGD-10, 8/255, on --n images of the bundled sample) and exit",
+    )
     return p.parse_args(argv)
 
 
 def evaluate_model(model, x, y, attack: EvalSetting, aa_attacks, seed, batch_size, label=""):
     g = torch.Generator().manual_seed(seed)
     bar = Progress(len(y), f"{label} {attack.label}")
-    return robust_correct(model, x, y, lambda m, xb, yb: attack.run(m, xb, yb, aa_attacks, g), batch_size,
-                          bar.update)
+    return robust_correct(model, x, y, lambda m, xb, yb: attack.run(m, xb, yb, aa_attacks, g), batch_size, bar.update)
 
 
 def main(argv=None):
@@ -157,12 +165,19 @@ def main(argv=None):
             acc = correct.float().mean().item()
             settings = att.card_settings(aa_attacks)
             meta.setdefault("metrics", {})[key] = {
-                "value": round(acc, 4), "n": n, "se": round(binomial_se(acc, n), 4),
-                "dataset": test.source, "subset_seed": args.seed, "attack": settings,
+                "value": round(acc, 4),
+                "n": n,
+                "se": round(binomial_se(acc, n), 4),
+                "dataset": test.source,
+                "subset_seed": args.seed,
+                "attack": settings,
                 "subset_sha256": hashlib.sha256(idx[:n].numpy().tobytes()).hexdigest(),
-                "seconds": round(time.time() - t0, 1), "device": str(A.model_device(model)),
-                "torch": torch.__version__, "date": datetime.date.today().isoformat(),
-                "command": command, "correct_bits": pack_bits(correct),
+                "seconds": round(time.time() - t0, 1),
+                "device": str(A.model_device(model)),
+                "torch": torch.__version__,
+                "date": datetime.date.today().isoformat(),
+                "command": command,
+                "correct_bits": pack_bits(correct),
             }
             row[key] = acc
             print(f"{name}: {att.label} {acc:.2%} (n={n}, {time.time() - t0:.0f} s)", file=sys.stderr)
@@ -180,23 +195,29 @@ def main(argv=None):
 def markdown(rows, keys) -> str:
     head = "| checkpoint | " + " | ".join(EVAL_ATTACKS[k].label for k in keys) + " |"
     sep = "|---" * (len(keys) + 1) + "|"
-    body = ["| " + r["checkpoint"] + " | " + " | ".join(f"{100 * r[k]:.1f}" if k in r else "–" for k in keys) + " |"
-            for r in rows]
+    body = [
+        "| " + r["checkpoint"] + " | " + " | ".join(f"{100 * r[k]:.1f}" if k in r else "–" for k in keys) + " |"
+        for r in rows
+    ]
     return "\n".join([head, sep, *body])
 
 
 def results_table() -> str:
     """The README's results tables, generated from the cards: per checkpoint (accuracy in %, ± one
     binomial standard error) and paired differences enlarged-minus-baseline on the same images."""
-    lines = ["| checkpoint | recipe | pool | pre-pool map | MMACs | clean | PGD-20 | AutoAttack |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| checkpoint | recipe | pool | pre-pool map | MMACs | clean | PGD-20 | AutoAttack |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name in list_checkpoints():
         m = get_checkpoint(name).meta
         mets = m.get("metrics", {})
         h, w = m["pre_pool_hw"]
-        lines.append(f"| {name} | {m['recipe']} | {m['spec']['pool']} | {h}×{w} | {m['macs'] / 1e6:.0f} | "
-                     f"{metric_cell(mets.get('clean'))} | {metric_cell(mets.get('pgd20'))} | "
-                     f"{metric_cell(mets.get('autoattack'))} |")
+        lines.append(
+            f"| {name} | {m['recipe']} | {m['spec']['pool']} | {h}×{w} | {m['macs'] / 1e6:.0f} | "
+            f"{metric_cell(mets.get('clean'))} | {metric_cell(mets.get('pgd20'))} | "
+            f"{metric_cell(mets.get('autoattack'))} |"
+        )
     return "\n".join(lines) + "\n\n" + comparisons_markdown()
 
 
@@ -204,12 +225,16 @@ def pooling_table(n: int, seed: int = 0) -> str:
     """Avg vs max pooling of each checkpoint's own pre-pool maps under its own PGD-10 perturbations."""
     s = load_sample()
     idx = fixed_subset(len(s), n, seed)
-    lines = ["| checkpoint | map | ‖Δavg‖/‖ΔZ‖ | bound 1/√(HW) | ‖Δmax‖/‖ΔZ‖ | arg-max flip rate |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| checkpoint | map | ‖Δavg‖/‖ΔZ‖ | bound 1/√(HW) | ‖Δmax‖/‖ΔZ‖ | arg-max flip rate |",
+        "|---|---|---|---|---|---|",
+    ]
     for name in list_checkpoints():
         r = zoo_pooling({name: load_model(name)}, s.float(idx), s.y[idx])[0]
-        lines.append(f"| {name} | {r['H']}×{r['W']} | {r['ratio_avg']:.3f} | {r['bound_avg']:.3f} | "
-                     f"{r['ratio_max']:.3f} | {100 * r['argmax_flip_rate']:.0f}% |")
+        lines.append(
+            f"| {name} | {r['H']}×{r['W']} | {r['ratio_avg']:.3f} | {r['bound_avg']:.3f} | "
+            f"{r['ratio_max']:.3f} | {100 * r['argmax_flip_rate']:.0f}% |"
+        )
     return "\n".join(lines)
 
 

@@ -6,6 +6,7 @@
 
 Every request is bounded by ``rcm_demo.limits``, whatever the widgets allow.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,7 +22,7 @@ from . import __version__, probe
 from . import attacks as A
 from . import limits as L
 from .data import CLASSES
-from .metrics import accuracy, binomial_se
+from .metrics import accuracy
 from .zoo import get_checkpoint
 
 SMALL_BATCH = 16  # attacks on at most this many images run in fp32 (see ``run``)
@@ -84,10 +85,15 @@ class AttackSettings:
 
     def to_dict(self) -> dict:
         """For run cards: the attack's own settings (no steps or step size for one-step attacks)."""
-        out = self.entry.settings(self.eps, self.steps if self.entry.iterative else None,
-                                  self.alpha if self.entry.iterative else None)
-        return out | {"eps_ui": self.eps_input, "targeted": self.targeted, "seed": self.seed,
-                      **({"target": self.target, "target_class": CLASSES[self.target]} if self.targeted else {})}
+        out = self.entry.settings(
+            self.eps, self.steps if self.entry.iterative else None, self.alpha if self.entry.iterative else None
+        )
+        return out | {
+            "eps_ui": self.eps_input,
+            "targeted": self.targeted,
+            "seed": self.seed,
+            **({"target": self.target, "target_class": CLASSES[self.target]} if self.targeted else {}),
+        }
 
 
 def pgd_settings(eps255: float, steps: int = 10, seed: int = 0, attack: str = "PGD-L∞") -> AttackSettings:
@@ -108,8 +114,9 @@ def run(model, x, y, s: AttackSettings) -> torch.Tensor:
     # bf16 autocast pays off for batches; for a handful of images its casts cost more than they save
     # (bench/interaction_latency.py), and fp32 is exact.
     precision = "fp32" if x.shape[0] <= SMALL_BATCH else "auto"
-    return s.entry(model, x, labels, eps=s.eps, alpha=s.alpha, steps=s.steps, targeted=s.targeted, generator=g,
-                   precision=precision)
+    return s.entry(
+        model, x, labels, eps=s.eps, alpha=s.alpha, steps=s.steps, targeted=s.targeted, generator=g, precision=precision
+    )
 
 
 @torch.no_grad()
@@ -129,15 +136,16 @@ def first_correct(models: dict, x, y, after: int = -1, chunk: int = 16) -> int |
     n = len(y)
     order = [(after + 1 + k) % n for k in range(n)]
     for i in range(0, n, chunk):
-        idx = torch.tensor(order[i:i + chunk])
+        idx = torch.tensor(order[i : i + chunk])
         ok = torch.stack([clean_correct(m, x[idx], y[idx]) for m in models.values()]).all(0)
         if ok.any():
             return int(idx[ok.nonzero()[0, 0]])
     return None
 
 
-def attack_models(models: dict, x, y, s: AttackSettings, shared_from: str | None = None,
-                  with_probe: bool = True) -> dict[str, dict]:
+def attack_models(
+    models: dict, x, y, s: AttackSettings, shared_from: str | None = None, with_probe: bool = True
+) -> dict[str, dict]:
     """Attack one image (x: (1, 3, 32, 32)) on every model; with ``shared_from`` the perturbation is
     crafted once on that model and applied unchanged to all (architecture vs. attacker).
     ``y=None`` (an upload without a label) attacks each model's own clean prediction."""
@@ -152,9 +160,18 @@ def attack_models(models: dict, x, y, s: AttackSettings, shared_from: str | None
         pred0, pred1 = int(p0.argmax()), int(p1.argmax())
         success = pred1 == s.target if s.targeted else pred1 != int(y_m[0])
         d = (x_adv - x.to(x_adv.device)).cpu()
-        r = {"x_adv": x_adv.cpu()[0], "delta": d[0], "p_clean": p0, "p_adv": p1, "pred_clean": pred0,
-             "pred_adv": pred1, "success": bool(success), "clean_correct": y is None or pred0 == int(y[0]), "linf255": d.abs().max().item() * 255,
-             "l2": d.flatten().norm().item()}
+        r = {
+            "x_adv": x_adv.cpu()[0],
+            "delta": d[0],
+            "p_clean": p0,
+            "p_adv": p1,
+            "pred_clean": pred0,
+            "pred_adv": pred1,
+            "success": bool(success),
+            "clean_correct": y is None or pred0 == int(y[0]),
+            "linf255": d.abs().max().item() * 255,
+            "l2": d.flatten().norm().item(),
+        }
         if with_probe:
             r["energy"] = probe.layer_energy(model, x, x_adv)
             r["spatial"] = probe.spatial_energy(model, x, x_adv)
@@ -187,15 +204,23 @@ def run_card(settings: AttackSettings, names, image_label: str, x, results: dict
     """Everything needed to reproduce an attack-lab result: settings, hashes, versions, device."""
     return {
         "settings": settings.to_dict(),
-        "image": {"source": image_label,
-                  "sha256_of_pixels": hashlib.sha256(x.detach().cpu().float().numpy().tobytes()).hexdigest()},
+        "image": {
+            "source": image_label,
+            "sha256_of_pixels": hashlib.sha256(x.detach().cpu().float().numpy().tobytes()).hexdigest(),
+        },
         "checkpoints": {n: get_checkpoint(n).meta["sha256"] for n in names},
-        "results": {n: {k: r[k] for k in ("pred_clean", "pred_adv", "success", "clean_correct", "linf255", "l2")}
-                    for n, r in results.items()},
+        "results": {
+            n: {k: r[k] for k in ("pred_clean", "pred_adv", "success", "clean_correct", "linf255", "l2")}
+            for n, r in results.items()
+        },
         "device": device,
-        "versions": {"rcm_demo": __version__, "torch": torch.__version__,
-                     "streamlit": importlib.metadata.version("streamlit"),
-                     "python": sys.version.split()[0], "platform": platform.platform()},
+        "versions": {
+            "rcm_demo": __version__,
+            "torch": torch.__version__,
+            "streamlit": importlib.metadata.version("streamlit"),
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+        },
     }
 
 
@@ -203,8 +228,14 @@ def eps_layer_matrix(model, x, y, s: AttackSettings, eps255=(1, 2, 4, 8, 12, 16)
     """Relative energy per layer (columns) for a range of L-inf budgets (rows)."""
     rows = []
     for e in eps255:
-        s_e = replace(s, attack="PGD-L∞" if s.norm == "l2" or not s.entry.iterative else s.attack, eps_input=e,
-                      alpha_input=None, steps=10, targeted=False)
+        s_e = replace(
+            s,
+            attack="PGD-L∞" if s.norm == "l2" or not s.entry.iterative else s.attack,
+            eps_input=e,
+            alpha_input=None,
+            steps=10,
+            targeted=False,
+        )
         x_adv = run(model, x, y, s_e)
         energy = probe.layer_energy(model, x, x_adv)
         rows.append([energy[k]["relative"] for k in probe.PROFILE])
@@ -245,6 +276,22 @@ def transfer_matrix(models: dict, x, y, eps255=8.0, steps=10, seed=0, progress=N
         if progress:
             progress((i + 1) / len(names))
     return {"names": names, "accuracy": mat, "eps255": eps255}
+
+
+def pooling_rows(points: list[dict], labels: dict[str, str]) -> list[dict]:
+    """``zoo_pooling`` results as table rows with readable column names."""
+    return [
+        {
+            "model": labels.get(p["checkpoint"], p["checkpoint"]),
+            "pre-pool map": f"{p['H']}×{p['W']}",
+            "avg ‖Δa‖/‖ΔZ‖": round(p["ratio_avg"], 4),
+            "bound 1/√(HW)": round(p["bound_avg"], 4),
+            "max ‖Δm‖/‖ΔZ‖": round(p["ratio_max"], 4),
+            "arg-max flips %": round(100 * p["argmax_flip_rate"], 1),
+            "checkpoint": p["checkpoint"],
+        }
+        for p in points
+    ]
 
 
 def zoo_pooling(models: dict, x, y, eps255=8.0, steps=10, seed=0) -> list[dict]:

@@ -9,6 +9,7 @@ that conversion happens.
     to_code("linf", 8)          # 0.0313...
     default_alpha(8 / 255, 10)  # 2.5·ε/steps, clipped to (0, ε]
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -75,8 +76,10 @@ def check_eps(norm: str, eps) -> None:
     r = EPS[norm]
     for v in values:
         if not (r.lo - 1e-9 <= to_ui(norm, float(v)) <= r.hi * (1 + 1e-6)):  # float rounding of k/255; refuses NaN
-            raise ValueError(f"eps must be between {r.lo:g} and {r.hi:g}{r.unit} for {norm} "
-                             f"(code scale: {to_code(norm, r.hi):.4g}), got {float(v):.4g}")
+            raise ValueError(
+                f"eps must be between {r.lo:g} and {r.hi:g}{r.unit} for {norm} "
+                f"(code scale: {to_code(norm, r.hi):.4g}), got {float(v):.4g}"
+            )
 
 
 def default_alpha(eps, steps: int):

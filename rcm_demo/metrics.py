@@ -2,6 +2,7 @@
 
 All functions leave the model as they found it (hooks are removed in ``finally``).
 """
+
 from __future__ import annotations
 
 import math
@@ -73,7 +74,7 @@ def robust_correct(model, x, y, attack, batch_size=250, progress=None, **setting
     """
     correct = []
     for i in range(0, len(y), batch_size):
-        xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+        xb, yb = x[i : i + batch_size], y[i : i + batch_size]
         x_adv = attack(model, xb, yb, **settings)
         correct.append(predict(model, x_adv).argmax(1).cpu() == yb.cpu())
         if progress is not None:
@@ -143,6 +144,10 @@ def latency_table(models: dict, batch: int = 1, rounds: int = 15, precision="fp3
     out = {}
     for k, ts in times.items():
         ts = sorted(ts)
-        out[k] = {"median_ms": ts[len(ts) // 2], "q1_ms": ts[len(ts) // 4], "q3_ms": ts[(3 * len(ts)) // 4],
-                  "rounds": rounds}
+        out[k] = {
+            "median_ms": ts[len(ts) // 2],
+            "q1_ms": ts[len(ts) // 4],
+            "q3_ms": ts[(3 * len(ts)) // 4],
+            "rounds": rounds,
+        }
     return out

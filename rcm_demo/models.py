@@ -16,6 +16,7 @@ Architectures are a registry: ``ARCHS`` maps a name to a class taking the keywor
 are validated once, by ``rcm_demo.zoo.ModelSpec``, which is how models are built:
 ``ModelSpec(arch="resnet18", strides="1122").build()``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -35,11 +36,13 @@ ARCHS: dict[str, type] = {}  # name -> class(width=, strides=, scale=, mode=, po
 
 def register(name: str):
     """Class decorator: add an architecture to ``ARCHS`` under ``name``."""
+
     def add(cls):
         if name in ARCHS:
             raise ValueError(f"architecture {name!r} is registered twice")
         ARCHS[name] = cls
         return cls
+
     return add
 
 

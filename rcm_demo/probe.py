@@ -10,6 +10,7 @@
 
 Nothing here changes the model: no mode switch, no pool swap, no hook left behind.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -49,6 +50,7 @@ def capture(model: nn.Module, names):
         def hook(_m, _inp, out):
             if threading.get_ident() == owner:
                 feats[name] = out.detach().float()
+
         return hook
 
     try:
@@ -83,17 +85,18 @@ def layer_energy(model, x, x_adv, precision="fp32") -> dict[str, dict[str, float
     names = [n for n in PROFILE if n != "logits"]
     clean, adv = features(model, x, names, precision), features(model, x_adv, names, precision)
     d_in = _norms(x_adv.cpu() - x.cpu())
-    out = {"input": {"relative": (d_in / _norms(x.cpu()).clamp_min(1e-12)).mean().item(),
-                     "absolute": d_in.mean().item()}}
+    out = {
+        "input": {"relative": (d_in / _norms(x.cpu()).clamp_min(1e-12)).mean().item(), "absolute": d_in.mean().item()}
+    }
     for n in PROFILE:
         diff = _norms(adv[n] - clean[n])
-        out[n] = {"relative": (diff / _norms(clean[n]).clamp_min(1e-12)).mean().item(),
-                  "absolute": diff.mean().item()}
+        out[n] = {"relative": (diff / _norms(clean[n]).clamp_min(1e-12)).mean().item(), "absolute": diff.mean().item()}
     return out
 
 
-def spatial_energy(model, x, x_adv, names=("stem", "layer1", "layer2", "layer3", "layer4"),
-                   precision="fp32") -> dict[str, torch.Tensor]:
+def spatial_energy(
+    model, x, x_adv, names=("stem", "layer1", "layer2", "layer3", "layer4"), precision="fp32"
+) -> dict[str, torch.Tensor]:
     """Per stage an (H, W) map at its native resolution: ||dZ[:, :, h, w]||_2 over channels,
     relative to the mean clean activation norm of that stage, averaged over the batch."""
     clean, adv = features(model, x, names, precision), features(model, x_adv, names, precision)
@@ -123,7 +126,8 @@ def pooling_stats(z: torch.Tensor, z_adv: torch.Tensor) -> dict[str, float]:
     avg_a, mx_a = pool_pair(z_adv)
     flips = (z.flatten(2).argmax(2) != z_adv.flatten(2).argmax(2)).float().mean()
     return {
-        "H": h, "W": w,
+        "H": h,
+        "W": w,
         "bound_avg": 1 / math.sqrt(h * w),
         "ratio_avg": (_norms(avg_a - avg) / dz).mean().item(),
         "ratio_max": (_norms(mx_a - mx) / dz).mean().item(),
@@ -147,8 +151,9 @@ SYNTHETIC_KINDS = {
 }
 
 
-def synthetic_pooling(h: int, w: int, kind: str = "noise", channels: int = 64, n: int = 32,
-                      strength: float = 0.1, seed: int = 0) -> dict[str, float]:
+def synthetic_pooling(
+    h: int, w: int, kind: str = "noise", channels: int = 64, n: int = 32, strength: float = 0.1, seed: int = 0
+) -> dict[str, float]:
     """Avg vs max pooling of synthetic maps: ReLU'd Gaussian maps Z (N, C, H, W) plus a perturbation
     whose size *per position* is fixed, as a fixed input δ produces on a larger map.
 

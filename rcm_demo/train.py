@@ -9,6 +9,7 @@ Every epoch writes ``<run-dir>/<name>/state.pt`` (resume point) and logs clean a
 a fixed held-out test batch, so catastrophic overfitting shows up while training. At the end it
 writes ``pretrained/<name>.safetensors`` and the model card (metrics are added by ``evaluate``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from .attacks import autocast_for, pgd, trades_adv
+from .attacks import autocast_for, cpu_has_bf16, pgd, trades_adv
 from .data import fixed_subset, load_cifar10
 from .zoo import PRETRAINED_DIR, RECIPES, TIERS, ModelSpec, save_checkpoint
 
@@ -76,8 +77,9 @@ class TrainConfig:
 
     @property
     def spec(self) -> ModelSpec:
-        return ModelSpec(arch=self.arch, width=self.width, strides=self.strides, scale=self.scale, mode=self.mode,
-                         pool=self.pool)
+        return ModelSpec(
+            arch=self.arch, width=self.width, strides=self.strides, scale=self.scale, mode=self.mode, pool=self.pool
+        )
 
     def card_config(self) -> dict:
         """The resolved configuration for the model card: directories by name, never as local paths."""
@@ -92,8 +94,9 @@ def _number(text: str) -> float:
 
 
 def parse_args(argv=None) -> TrainConfig:
-    p = argparse.ArgumentParser(prog="python -m rcm_demo.train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m rcm_demo.train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     for f in fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         if f.type == "bool":
@@ -130,6 +133,7 @@ def lr_at(cfg: TrainConfig, progress: float) -> float:
         return cfg.lr * (progress / 0.3 if progress < 0.3 else max(0.0, (1 - progress) / 0.7))
     if cfg.schedule == "cosine":
         import math
+
         return cfg.lr * 0.5 * (1 + math.cos(math.pi * progress))
     if cfg.schedule == "multistep":
         return cfg.lr * (0.01 if progress >= 0.95 else 0.1 if progress >= 0.91 else 1.0)
@@ -142,22 +146,25 @@ def train_step(model, net, opt, x, y, cfg: TrainConfig, g: torch.Generator) -> t
     device = x.device
     if cfg.recipe == "at":
         model.eval()  # craft the attack with fixed BN statistics
-        x_in = pgd(model, x, y, eps=cfg.eps, alpha=cfg.at_alpha, steps=cfg.at_steps, generator=g,
-                   precision=cfg.precision)
+        x_in = pgd(
+            model, x, y, eps=cfg.eps, alpha=cfg.at_alpha, steps=cfg.at_steps, generator=g, precision=cfg.precision
+        )
         model.train()
     elif cfg.recipe == "trades":
         model.eval()
-        x_in = trades_adv(model, x, eps=cfg.eps, alpha=cfg.at_alpha, steps=cfg.at_steps, generator=g,
-                          precision=cfg.precision)
+        x_in = trades_adv(
+            model, x, eps=cfg.eps, alpha=cfg.at_alpha, steps=cfg.at_steps, generator=g, precision=cfg.precision
+        )
         model.train()
     else:
         x_in = x
     with autocast_for(device, cfg.precision):
         if cfg.recipe == "trades":
             both = net(torch.cat([x, x_in])).float()
-            lc, la = both[: len(x)], both[len(x):]
+            lc, la = both[: len(x)], both[len(x) :]
             loss = F.cross_entropy(lc, y) + cfg.trades_beta * F.kl_div(
-                F.log_softmax(la, 1), F.softmax(lc, 1), reduction="batchmean")
+                F.log_softmax(la, 1), F.softmax(lc, 1), reduction="batchmean"
+            )
         else:
             loss = F.cross_entropy(net(x_in).float(), y)
     opt.zero_grad(set_to_none=True)
@@ -172,8 +179,16 @@ def heldout_accuracy(model, x, y, cfg) -> dict:
     try:
         with torch.no_grad(), autocast_for(x.device, cfg.precision):
             clean = (model(x).argmax(1) == y).float().mean().item()
-        x_adv = pgd(model, x, y, eps=cfg.eps, alpha=cfg.eps / 4, steps=10,
-                    generator=torch.Generator().manual_seed(0), precision=cfg.precision)
+        x_adv = pgd(
+            model,
+            x,
+            y,
+            eps=cfg.eps,
+            alpha=cfg.eps / 4,
+            steps=10,
+            generator=torch.Generator().manual_seed(0),
+            precision=cfg.precision,
+        )
         with torch.no_grad(), autocast_for(x.device, cfg.precision):
             robust = (model(x_adv).argmax(1) == y).float().mean().item()
     finally:
@@ -228,7 +243,9 @@ def train(cfg: TrainConfig, argv=None) -> dict:
         keep = fixed_subset(len(ys), min(cfg.max_train_images, len(ys)), cfg.seed)
         xs, ys = xs[keep], ys[keep]
     held = fixed_subset(len(test_set), min(cfg.heldout_n, len(test_set)), seed=1234)
-    memfmt = torch.channels_last if device.type == "cpu" else torch.preserve_format
+    # channels_last pays off with bf16 on CPU; in fp32 it does not, and in torch 2.14.1 its fp32 training
+    # backward crashed (segmentation fault) on an AVX2 CPU. So: channels_last exactly where bf16 runs.
+    memfmt = torch.channels_last if device.type == "cpu" and cpu_has_bf16() else torch.preserve_format
     x_held = test_set.float(held).to(device, memory_format=memfmt)
     y_held = test_set.y[held].to(device)
 
@@ -236,16 +253,20 @@ def train(cfg: TrainConfig, argv=None) -> dict:
     model = spec.build().to(device, memory_format=memfmt)
     decay = [p for n, p in model.named_parameters() if p.dim() > 1]
     no_decay = [p for n, p in model.named_parameters() if p.dim() <= 1]
-    opt = torch.optim.SGD([{"params": decay, "weight_decay": cfg.weight_decay},
-                           {"params": no_decay, "weight_decay": 0.0}],
-                          lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
+    opt = torch.optim.SGD(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr,
+        momentum=cfg.momentum,
+        nesterov=cfg.nesterov,
+    )
     state_path = Path(cfg.run_dir) / name / "state.pt"
     start_epoch, history, seconds = 0, [], 0.0
     if cfg.resume and state_path.exists():
         state = torch.load(state_path, map_location=device, weights_only=True)
         if state["config"] != asdict(cfg) | {"resume": state["config"]["resume"]}:
-            raise SystemExit(f"{state_path} was written with a different configuration; "
-                             "use the same flags or delete it")
+            raise SystemExit(
+                f"{state_path} was written with a different configuration; use the same flags or delete it"
+            )
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         start_epoch, history, seconds = state["epoch"], state["history"], state["seconds"]
@@ -263,7 +284,7 @@ def train(cfg: TrainConfig, argv=None) -> dict:
         model.train()
         running = 0.0
         for step in range(steps_per_epoch):
-            idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size][rank * local_bs:(rank + 1) * local_bs]
+            idx = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size][rank * local_bs : (rank + 1) * local_bs]
             x = augment(xs[idx], g).float().div_(255).to(device, memory_format=memfmt)
             y = ys[idx].to(device)
             for group in opt.param_groups:
@@ -278,14 +299,24 @@ def train(cfg: TrainConfig, argv=None) -> dict:
         entry = {"epoch": epoch + 1, "loss": round(running, 4), "seconds": round(time.time() - t0, 1)}
         if rank == 0:
             entry.update({k: round(v, 4) for k, v in heldout_accuracy(model, x_held, y_held, cfg).items()})
-            log(f"{name} epoch {epoch + 1}: loss {running:.4f}, held-out ({len(y_held)} test images) "
-                f"clean {entry['clean']:.1%}, PGD-10 {entry['pgd10']:.1%}, {entry['seconds']:.0f} s")
+            log(
+                f"{name} epoch {epoch + 1}: loss {running:.4f}, held-out ({len(y_held)} test images) "
+                f"clean {entry['clean']:.1%}, PGD-10 {entry['pgd10']:.1%}, {entry['seconds']:.0f} s"
+            )
         history.append(entry)
         if rank == 0:
             state_path.parent.mkdir(parents=True, exist_ok=True)
-            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
-                        "history": history, "seconds": seconds, "config": asdict(cfg)},
-                       state_path.with_suffix(".tmp"))
+            torch.save(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "epoch": epoch + 1,
+                    "history": history,
+                    "seconds": seconds,
+                    "config": asdict(cfg),
+                },
+                state_path.with_suffix(".tmp"),
+            )
             state_path.with_suffix(".tmp").replace(state_path)
 
     rank_hashes = _rank_weight_hashes(model, distributed)
@@ -303,11 +334,22 @@ def train(cfg: TrainConfig, argv=None) -> dict:
             "torch": torch.__version__,
             "date": datetime.date.today().isoformat(),
             "dataset": train_set.source + (f" (first {len(ys)} of a seeded shuffle)" if cfg.max_train_images else ""),
-            "heldout_monitor": {"n": len(y_held), "dataset": test_set.source, "attack": "PGD-10, step eps/4",
-                                "history": history},
+            "heldout_monitor": {
+                "n": len(y_held),
+                "dataset": test_set.source,
+                "attack": "PGD-10, step eps/4",
+                "history": history,
+            },
         }
-        ck = save_checkpoint(model, spec, cfg.recipe, info, Path(cfg.out_dir), tier=cfg.tier,
-                             dtype=torch.float16 if cfg.fp16_weights else torch.float32)
+        ck = save_checkpoint(
+            model,
+            spec,
+            cfg.recipe,
+            info,
+            Path(cfg.out_dir),
+            tier=cfg.tier,
+            dtype=torch.float16 if cfg.fp16_weights else torch.float32,
+        )
         log(f"wrote {ck.weights} and {ck.card}")
     if distributed:
         dist.barrier()

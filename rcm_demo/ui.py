@@ -11,15 +11,17 @@ A page declares its URL keys next to its widgets::
     ...widgets with key=<the same names>...
     ui.write_url(STATE)        # mirrors the widgets back into the link
 """
+
 from __future__ import annotations
 
 import ast
 import contextlib
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import streamlit as st
 import torch
@@ -92,8 +94,13 @@ def device() -> str:
 
 
 def device_ui():
-    st.radio("Compute device", devices(), key=DEVICE_KEY, horizontal=True,
-             help="CUDA is offered when a GPU is present; the choice applies to every page of this session.")
+    st.radio(
+        "Compute device",
+        devices(),
+        key=DEVICE_KEY,
+        horizontal=True,
+        help="CUDA is offered when a GPU is present; the choice applies to every page of this session.",
+    )
 
 
 # ----------------------------------------------------------------------------- the zoo, cached
@@ -207,8 +214,10 @@ class UrlKey:
 
 def in_range(r: L.Range, default=None, multiple_of=None) -> UrlKey:
     d = r.default if default is None else default
-    return UrlKey(type(r.lo)(d) if isinstance(r.lo, float) else d,
-                  lambda v: v in r and (multiple_of is None or v % multiple_of == 0))
+    return UrlKey(
+        type(r.lo)(d) if isinstance(r.lo, float) else d,
+        lambda v: v in r and (multiple_of is None or v % multiple_of == 0),
+    )
 
 
 def one_of(options, default) -> UrlKey:
@@ -271,8 +280,10 @@ def url_state(keys: dict[str, UrlKey]) -> list[tuple[str, str, Any]]:
                 replaced.append((key, raw, rule.default))
         st.session_state[key] = value
     if replaced:
-        st.info("This link asked for values the lab cannot use; they were replaced by defaults: "
-                + "; ".join(f"{k} = {_show(raw)} → {_show(d)}" for k, raw, d in replaced))
+        st.info(
+            "This link asked for values the lab cannot use; they were replaced by defaults: "
+            + "; ".join(f"{k} = {_show(raw)} → {_show(d)}" for k, raw, d in replaced)
+        )
     return replaced
 
 
@@ -291,8 +302,9 @@ def write_url(keys):
             params[k] = [str(i) for i in v]
         elif v is not None:
             params[k] = str(v)
-    current = {k: st.query_params.get_all(k) if isinstance(v, list) else st.query_params.get(k)
-               for k, v in params.items()}
+    current = {
+        k: st.query_params.get_all(k) if isinstance(v, list) else st.query_params.get(k) for k, v in params.items()
+    }
     if current != params or set(st.query_params.keys()) - set(params):
         st.query_params.from_dict(params)
 
@@ -304,56 +316,96 @@ def models_ui(key="models"):
         st.warning("pretrained/ holds no checkpoints yet: train one with `python -m rcm_demo.train` (see README).")
         st.stop()
     st.session_state[key] = [n for n in st.session_state.get(key, []) if n in names] or default_models()[:1]
-    chosen = st.multiselect(f"Checkpoints (1–{L.MODELS.hi:g})", names, key=key, max_selections=int(L.MODELS.hi),
-                            format_func=label, help="Labels come from the model cards: final map size, the change "
-                            "that made it, training recipe, pooling. Hover a chart for the full names; the Model "
-                            "zoo page lists them.")
+    chosen = st.multiselect(
+        f"Checkpoints (1–{L.MODELS.hi:g})",
+        names,
+        key=key,
+        max_selections=int(L.MODELS.hi),
+        format_func=label,
+        help="Labels come from the model cards: final map size, the change "
+        "that made it, training recipe, pooling. Hover a chart for the full names; the Model "
+        "zoo page lists them.",
+    )
     if not chosen:
         st.info("Choose at least one checkpoint.")  # the page stops in models(), after its other widgets
     return chosen
 
 
 def checkpoint_ui(key: str, text: str = "Checkpoint", container=st) -> str:
-    return container.selectbox(text, checkpoints(), key=key, format_func=label,
-                               help="Full name: " + st.session_state.get(key, ""))
+    return container.selectbox(
+        text, checkpoints(), key=key, format_func=label, help="Full name: " + st.session_state.get(key, "")
+    )
 
 
 ATTACK_STATE = {
-    "attack": one_of(ATTACKS, "PGD-L∞"), "eps": in_range(L.EPS["linf"]), "eps_l2": in_range(L.EPS["l2"]),
-    "steps": in_range(L.STEPS), "alpha_auto": flag(True), "alpha": in_range(L.ALPHA["linf"]),
+    "attack": one_of(ATTACKS, "PGD-L∞"),
+    "eps": in_range(L.EPS["linf"]),
+    "eps_l2": in_range(L.EPS["l2"]),
+    "steps": in_range(L.STEPS),
+    "alpha_auto": flag(True),
+    "alpha": in_range(L.ALPHA["linf"]),
     "alpha_l2": in_range(L.ALPHA["l2"]),
-    "targeted": flag(False), "target": in_range(L.Range(0, len(CLASSES) - 1, 0)), "seed": in_range(L.SEED),
+    "targeted": flag(False),
+    "target": in_range(L.Range(0, len(CLASSES) - 1, 0)),
+    "seed": in_range(L.SEED),
 }
 
 
 def attack_ui() -> lab.AttackSettings:
     """The attack panel shared by the Attack lab and Feature-map energy pages (keys: ``ATTACK_STATE``)."""
     c1, c2, c3 = st.columns(3)
-    attack = c1.selectbox("Attack", list(ATTACKS), key="attack",
-                          help="Slow attacks (AutoAttack, Square, APGD) take seconds to a minute per model on CPU.")
+    attack = c1.selectbox(
+        "Attack",
+        list(ATTACKS),
+        key="attack",
+        help="Slow attacks (AutoAttack, Square, APGD) take seconds to a minute per model on CPU.",
+    )
     entry = ATTACKS[attack]
     eps_range = L.EPS[entry.norm]
     if entry.norm == "linf":
         eps = c2.slider("ε (L∞, ×1/255)", eps_range.lo, eps_range.hi, key="eps", step=eps_range.step)
     else:
-        eps = c2.slider("ε (L2 radius, [0, 1] pixels)", eps_range.lo, eps_range.hi, key="eps_l2",
-                        step=eps_range.step)
-    steps = c3.slider("Steps", int(L.STEPS.lo), int(L.STEPS.hi), key="steps", disabled=not entry.iterative,
-                      help=None if entry.iterative else f"{attack} has no steps to set.")
+        eps = c2.slider("ε (L2 radius, [0, 1] pixels)", eps_range.lo, eps_range.hi, key="eps_l2", step=eps_range.step)
+    steps = c3.slider(
+        "Steps",
+        int(L.STEPS.lo),
+        int(L.STEPS.hi),
+        key="steps",
+        disabled=not entry.iterative,
+        help=None if entry.iterative else f"{attack} has no steps to set.",
+    )
     c4, c5, c6 = st.columns(3)
     auto = c4.toggle("Step size 2.5·ε/steps", key="alpha_auto", disabled=not entry.iterative)
     a_range = L.ALPHA[entry.norm]
-    alpha = c4.number_input("Step size (×1/255)" if entry.norm == "linf" else "Step size (L2)", a_range.lo,
-                            a_range.hi, key="alpha" if entry.norm == "linf" else "alpha_l2", step=a_range.step,
-                            disabled=auto or not entry.iterative, format="%.3f")
+    alpha = c4.number_input(
+        "Step size (×1/255)" if entry.norm == "linf" else "Step size (L2)",
+        a_range.lo,
+        a_range.hi,
+        key="alpha" if entry.norm == "linf" else "alpha_l2",
+        step=a_range.step,
+        disabled=auto or not entry.iterative,
+        format="%.3f",
+    )
     targeted = c5.toggle("Targeted", key="targeted", disabled=not entry.targetable)
-    target = c5.selectbox("Target class", range(len(CLASSES)), format_func=lambda i: CLASSES[i], key="target",
-                          disabled=not (targeted and entry.targetable))
+    target = c5.selectbox(
+        "Target class",
+        range(len(CLASSES)),
+        format_func=lambda i: CLASSES[i],
+        key="target",
+        disabled=not (targeted and entry.targetable),
+    )
     seed = c6.number_input("Seed", int(L.SEED.lo), int(L.SEED.hi), key="seed", step=1)
     alpha_input = None if auto or not entry.iterative else float(alpha)
     with user_errors():
-        return lab.AttackSettings(attack=attack, eps_input=float(eps), steps=int(steps), alpha_input=alpha_input,
-                                  targeted=bool(targeted and entry.targetable), target=int(target), seed=int(seed))
+        return lab.AttackSettings(
+            attack=attack,
+            eps_input=float(eps),
+            steps=int(steps),
+            alpha_input=alpha_input,
+            targeted=bool(targeted and entry.targetable),
+            target=int(target),
+            seed=int(seed),
+        )
 
 
 @st.cache_data(show_spinner=False)
@@ -389,9 +441,11 @@ def first_correct(names, after: int = -1) -> int:
 
 def image_state(default_models_: list[str]) -> dict[str, UrlKey]:
     """URL keys of ``image_ui``; the default image is one the default models all get right."""
-    return {"img_source": one_of(IMAGE_SOURCES, IMAGE_SOURCES[0]),
-            "class_filter": one_of(("all", *CLASSES), "all"),
-            "sample_id": in_range(L.SAMPLE_ID, default=first_correct(default_models_))}
+    return {
+        "img_source": one_of(IMAGE_SOURCES, IMAGE_SOURCES[0]),
+        "class_filter": one_of(("all", *CLASSES), "all"),
+        "sample_id": in_range(L.SAMPLE_ID, default=first_correct(default_models_)),
+    }
 
 
 IMAGE_SOURCES = ("Bundled CIFAR-10 sample", "Upload")
@@ -422,18 +476,20 @@ def image_ui(key="sample_id"):
     if st.session_state.get(key) not in ids:
         st.session_state[key] = ids[0]
     i = st.select_slider("Sample image", ids, key=key, format_func=lambda i: f"#{i} {CLASSES[int(ys[i])]}")
-    shown = ids[ids.index(i):ids.index(i) + 12]
+    shown = ids[ids.index(i) : ids.index(i) + 12]
     st.image([xs[j].permute(1, 2, 0).numpy() for j in shown], caption=[f"#{j}" for j in shown], width=40)
     text = f"sample #{i} ({CLASSES[int(ys[i])]})"
-    return xs[i:i + 1].float() / 255, ys[i:i + 1], text, f"sample:{i}"
+    return xs[i : i + 1].float() / 255, ys[i : i + 1], text, f"sample:{i}"
 
 
 def switch_to_correct_ui(names, key="sample_id"):
     """One click to the next bundled image that every selected model classifies correctly."""
+
     def go():
         st.session_state["img_source"] = IMAGE_SOURCES[0]
         st.session_state["class_filter"] = "all"
         st.session_state[key] = first_correct(names, after=int(st.session_state.get(key, -1)))
+
     st.button("Show an image all these models get right", on_click=go, key="to_correct")
 
 
@@ -520,8 +576,9 @@ def synthetic_rows(kind: str, sides=(1, 2, 4, 8, 16, 32)) -> list[dict]:
 def _curves(names, stamps_, n, steps, eps, seed, dev):
     x, y = sample_batch(n, seed)
     models_ = _by_name(names, dev)
-    out = lab.robustness_curves(models_, x, y, eps, steps=steps, seed=seed,
-                                progress=progress_bar(f"PGD-{steps} on {n} images"))
+    out = lab.robustness_curves(
+        models_, x, y, eps, steps=steps, seed=seed, progress=progress_bar(f"PGD-{steps} on {n} images")
+    )
     out["transfer"] = lab.transfer_matrix(models_, x, y, eps255=8.0, steps=steps, seed=seed)
     return out
 

@@ -2,6 +2,7 @@
 
 Inputs are plain Python/torch values as returned by ``rcm_demo.lab`` and ``rcm_demo.probe``.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,25 +22,55 @@ SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star")
 GREY = "#7f7f7f"
 # Magma as explicit rgb() stops, dark = no change. Written out because Streamlit's plotly.js drew the
 # hex stop "#000004" of the named scale as light violet (seen in a browser, theme=None or not).
-HEATMAP_SCALE = [[i / 9, c] for i, c in enumerate((
-    "rgb(0,0,4)", "rgb(24,15,61)", "rgb(68,15,118)", "rgb(114,31,129)", "rgb(158,47,127)", "rgb(205,64,113)",
-    "rgb(241,96,93)", "rgb(253,150,104)", "rgb(254,202,141)", "rgb(252,253,191)"))]
-LAYER_LABELS = {"input": "input", "stem": "stem", "layer1": "layer1", "layer2": "layer2", "layer3": "layer3",
-                "layer4": "layer4", "pool": "pool", "logits": "logits"}
+HEATMAP_SCALE = [
+    [i / 9, c]
+    for i, c in enumerate(
+        (
+            "rgb(0,0,4)",
+            "rgb(24,15,61)",
+            "rgb(68,15,118)",
+            "rgb(114,31,129)",
+            "rgb(158,47,127)",
+            "rgb(205,64,113)",
+            "rgb(241,96,93)",
+            "rgb(253,150,104)",
+            "rgb(254,202,141)",
+            "rgb(252,253,191)",
+        )
+    )
+]
+LAYER_LABELS = {
+    "input": "input",
+    "stem": "stem",
+    "layer1": "layer1",
+    "layer2": "layer2",
+    "layer3": "layer3",
+    "layer4": "layer4",
+    "pool": "pool",
+    "logits": "logits",
+}
 FONT = 14
 
 
 def _layout(fig, title, height=320, **kw):
-    fig.update_layout(title=dict(text=title, font=dict(size=FONT + 3)), height=height, font=dict(size=FONT),
-                      margin=dict(l=60, r=20, t=90, b=50), template="plotly_white",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0, title=None), **kw)
+    fig.update_layout(
+        title=dict(text=title, font=dict(size=FONT + 3)),
+        height=height,
+        font=dict(size=FONT),
+        margin=dict(l=60, r=20, t=90, b=50),
+        template="plotly_white",
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0, title=None),
+        **kw,
+    )
     return fig
 
 
 def _style(i: int) -> dict:
     """Colour, dash and marker of the i-th series."""
-    return {"line": dict(color=PALETTE[i % len(PALETTE)], dash=DASHES[i % len(DASHES)], width=2.5),
-            "marker": dict(symbol=SYMBOLS[i % len(SYMBOLS)], size=9, color=PALETTE[i % len(PALETTE)])}
+    return {
+        "line": dict(color=PALETTE[i % len(PALETTE)], dash=DASHES[i % len(DASHES)], width=2.5),
+        "marker": dict(symbol=SYMBOLS[i % len(SYMBOLS)], size=9, color=PALETTE[i % len(PALETTE)]),
+    }
 
 
 def _log_axis(axis_update, title):
@@ -72,13 +103,24 @@ def amplify_delta(delta, eps=None) -> np.ndarray:
 
 def topk_bars(p_clean, p_adv, k=5, true_label=None) -> go.Figure:
     """Top-k class probabilities before (clean) and after the attack, side by side."""
-    idx = sorted(set(np.argsort(-np.asarray(p_clean))[:k]) | set(np.argsort(-np.asarray(p_adv))[:k]),
-                 key=lambda i: -float(p_clean[i]) - float(p_adv[i]))[: k + 2]
+    idx = sorted(
+        set(np.argsort(-np.asarray(p_clean))[:k]) | set(np.argsort(-np.asarray(p_adv))[:k]),
+        key=lambda i: -float(p_clean[i]) - float(p_adv[i]),
+    )[: k + 2]
     names = [CLASSES[i] + (" ✓" if i == true_label else "") for i in idx]
-    fig = go.Figure([go.Bar(name="clean", y=names, x=[float(p_clean[i]) for i in idx], orientation="h",
-                            marker_color=PALETTE[0]),
-                     go.Bar(name="adversarial", y=names, x=[float(p_adv[i]) for i in idx], orientation="h",
-                            marker_color=PALETTE[1], marker_pattern_shape="/")])
+    fig = go.Figure(
+        [
+            go.Bar(name="clean", y=names, x=[float(p_clean[i]) for i in idx], orientation="h", marker_color=PALETTE[0]),
+            go.Bar(
+                name="adversarial",
+                y=names,
+                x=[float(p_adv[i]) for i in idx],
+                orientation="h",
+                marker_color=PALETTE[1],
+                marker_pattern_shape="/",
+            ),
+        ]
+    )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(range=[0, 1], title="probability")
     return _layout(fig, "Top classes before / after", height=320, barmode="group")
@@ -93,8 +135,15 @@ def energy_profile(profiles: dict[str, dict], key="relative", labels=None) -> go
     layers = ["input", *PROFILE]
     fig = go.Figure()
     for i, (name, e) in enumerate(profiles.items()):
-        fig.add_trace(go.Scatter(x=[LAYER_LABELS[k] for k in layers], y=[e[k][key] for k in layers],
-                                 mode="lines+markers", name=_label(name, labels), **_style(i)))
+        fig.add_trace(
+            go.Scatter(
+                x=[LAYER_LABELS[k] for k in layers],
+                y=[e[k][key] for k in layers],
+                mode="lines+markers",
+                name=_label(name, labels),
+                **_style(i),
+            )
+        )
     ytitle = "relative change ‖Δf‖/‖f‖" if key == "relative" else "absolute change ‖Δf‖"
     _log_axis(fig.update_yaxes, ytitle)
     fig.update_xaxes(title="stage (input → logits)")
@@ -105,29 +154,49 @@ def spatial_maps(maps_by_model: dict[str, dict], layers=("layer2", "layer3", "la
     """Heatmaps of ||ΔZ|| per position at each layer's native resolution (4×4 stays 4×4). One shared
     colour scale from 0 (darkest: no change) to the largest value."""
     names = list(maps_by_model)
-    titles = [f"{_label(n, labels)}<br>{layer} ({'×'.join(map(str, maps_by_model[n][layer].shape))})"
-              for n in names for layer in layers]
-    fig = make_subplots(rows=len(names), cols=len(layers), horizontal_spacing=0.05, vertical_spacing=0.12,
-                        subplot_titles=titles)
+    titles = [
+        f"{_label(n, labels)}<br>{layer} ({'×'.join(map(str, maps_by_model[n][layer].shape))})"
+        for n in names
+        for layer in layers
+    ]
+    fig = make_subplots(
+        rows=len(names), cols=len(layers), horizontal_spacing=0.05, vertical_spacing=0.12, subplot_titles=titles
+    )
     zmax = max(float(maps_by_model[n][layer].max()) for n in names for layer in layers) or 1.0
     for r, n in enumerate(names, 1):
         for c, layer in enumerate(layers, 1):
-            fig.add_trace(go.Heatmap(z=maps_by_model[n][layer].numpy(), zmin=0, zmax=zmax, colorscale=HEATMAP_SCALE,
-                                     showscale=(r == 1 and c == len(layers)),
-                                     colorbar=dict(title="rel. ‖ΔZ‖", len=0.5, y=1, yanchor="top")),
-                          row=r, col=c)
-            fig.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor=f"x{(r - 1) * len(layers) + c}",
-                             row=r, col=c)
+            fig.add_trace(
+                go.Heatmap(
+                    z=maps_by_model[n][layer].numpy(),
+                    zmin=0,
+                    zmax=zmax,
+                    colorscale=HEATMAP_SCALE,
+                    showscale=(r == 1 and c == len(layers)),
+                    colorbar=dict(title="rel. ‖ΔZ‖", len=0.5, y=1, yanchor="top"),
+                ),
+                row=r,
+                col=c,
+            )
+            fig.update_yaxes(
+                autorange="reversed", showticklabels=False, scaleanchor=f"x{(r - 1) * len(layers) + c}", row=r, col=c
+            )
             fig.update_xaxes(showticklabels=False, row=r, col=c)
     fig.update_annotations(font_size=FONT)
     return _layout(fig, "Where the perturbation lives (relative ‖ΔZ‖ per position)", height=280 * len(names) + 80)
 
 
 def eps_layer_heatmap(m: dict) -> go.Figure:
-    fig = go.Figure(go.Heatmap(z=np.log10(np.maximum(np.asarray(m["values"]), 1e-6)),
-                               x=m["layers"], y=[f"{e:g}/255" for e in m["eps255"]], colorscale="Viridis",
-                               colorbar=dict(title="log10 rel."),
-                               text=[[f"{v:.3f}" for v in row] for row in m["values"]], texttemplate="%{text}"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.log10(np.maximum(np.asarray(m["values"]), 1e-6)),
+            x=m["layers"],
+            y=[f"{e:g}/255" for e in m["eps255"]],
+            colorscale="Viridis",
+            colorbar=dict(title="log10 rel."),
+            text=[[f"{v:.3f}" for v in row] for row in m["values"]],
+            texttemplate="%{text}",
+        )
+    )
     fig.update_yaxes(title="ε (L∞, ×1/255)")
     fig.update_xaxes(title="stage")
     return _layout(fig, "Relative energy ‖Δf‖/‖f‖ by budget and layer", height=400)
@@ -137,8 +206,15 @@ def pooling_bars(report: dict) -> go.Figure:
     """Avg vs max pooling of the same pre-pool maps: measured ratio ‖Δpooled‖/‖ΔZ‖ beside the bound."""
     labels = ["average pooling", "max pooling", "bound 1/√(HW) (avg)"]
     vals = [report["ratio_avg"], report["ratio_max"], report["bound_avg"]]
-    fig = go.Figure(go.Bar(x=labels, y=vals, marker_color=[PALETTE[0], PALETTE[1], GREY],
-                           text=[f"{v:.3f}" for v in vals], textposition="outside"))
+    fig = go.Figure(
+        go.Bar(
+            x=labels,
+            y=vals,
+            marker_color=[PALETTE[0], PALETTE[1], GREY],
+            text=[f"{v:.3f}" for v in vals],
+            textposition="outside",
+        )
+    )
     fig.update_yaxes(title="‖Δ pooled‖ / ‖ΔZ‖_F", range=[0, max(vals) * 1.25])
     return _layout(fig, f"Pre-pool map {report['H']}×{report['W']}: how much of ΔZ survives pooling", height=380)
 
@@ -151,20 +227,32 @@ def synthetic_pooling(rows: list[dict], current: dict | None = None, normalised:
     keys = ("ratio_avg", "ratio_max") if normalised else ("pooled_avg", "pooled_max")
     fig = go.Figure()
     grid = np.geomspace(1, max(hw) * 1.3, 60)
-    fig.add_trace(go.Scatter(x=grid, y=1 / np.sqrt(grid), mode="lines", name="1/√(HW)",
-                             line=dict(color=GREY, dash="dash", width=2)))
+    fig.add_trace(
+        go.Scatter(
+            x=grid, y=1 / np.sqrt(grid), mode="lines", name="1/√(HW)", line=dict(color=GREY, dash="dash", width=2)
+        )
+    )
     for i, (key, label) in enumerate(zip(keys, ("average pooling", "max pooling"))):
         fig.add_trace(go.Scatter(x=hw, y=[r[key] for r in rows], mode="lines+markers", name=label, **_style(i)))
     if current is not None:
         chw = current["H"] * current["W"]
-        fig.add_trace(go.Scatter(x=[chw, chw], y=[current[keys[0]], current[keys[1]]], mode="markers",
-                                 name=f"your map {current['H']}×{current['W']}",
-                                 marker=dict(size=18, color="rgba(0,0,0,0)", line=dict(color="#000000", width=3))))
+        fig.add_trace(
+            go.Scatter(
+                x=[chw, chw],
+                y=[current[keys[0]], current[keys[1]]],
+                mode="markers",
+                name=f"your map {current['H']}×{current['W']}",
+                marker=dict(size=18, color="rgba(0,0,0,0)", line=dict(color="#000000", width=3)),
+            )
+        )
     _log_axis(fig.update_xaxes, "H·W (positions in the pre-pool map)")
     ytitle = "‖Δ pooled‖ / ‖ΔZ‖_F" if normalised else "‖Δ pooled‖ / ‖ΔZ per position‖"
     _log_axis(fig.update_yaxes, ytitle)
-    title = ("Normalised view: divided by the whole map's change" if normalised
-             else "Fixed change per position: what pooling lets through")
+    title = (
+        "Normalised view: divided by the whole map's change"
+        if normalised
+        else "Fixed change per position: what pooling lets through"
+    )
     return _layout(fig, title, height=420)
 
 
@@ -174,19 +262,35 @@ def ratio_vs_size(points: list[dict], labels=None) -> go.Figure:
     fig = go.Figure()
     hw = [p["H"] * p["W"] for p in points]
     grid = np.geomspace(8, max(hw + [64]) * 1.5, 50)
-    fig.add_trace(go.Scatter(x=grid, y=1 / np.sqrt(grid), mode="lines", name="bound 1/√(HW) (avg)",
-                             line=dict(color=GREY, dash="dash", width=2)))
+    fig.add_trace(
+        go.Scatter(
+            x=grid,
+            y=1 / np.sqrt(grid),
+            mode="lines",
+            name="bound 1/√(HW) (avg)",
+            line=dict(color=GREY, dash="dash", width=2),
+        )
+    )
     seen: dict[int, int] = {}
     jitter = []
     for v in hw:
         jitter.append(v * 1.06 ** seen.get(v, 0))
         seen[v] = seen.get(v, 0) + 1
     names = [_label(p["checkpoint"], labels) for p in points]
-    for i, (key, label) in enumerate((("ratio_avg", "average pooling of the maps"),
-                                      ("ratio_max", "max pooling of the same maps"))):
-        fig.add_trace(go.Scatter(x=jitter, y=[p[key] for p in points], mode="markers", name=label, text=names,
-                                 hovertemplate="%{text}<br>H·W=%{x:.0f}<br>ratio=%{y:.3f}<extra></extra>",
-                                 marker=dict(symbol=SYMBOLS[i], size=12, color=PALETTE[i])))
+    for i, (key, label) in enumerate(
+        (("ratio_avg", "average pooling of the maps"), ("ratio_max", "max pooling of the same maps"))
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=jitter,
+                y=[p[key] for p in points],
+                mode="markers",
+                name=label,
+                text=names,
+                hovertemplate="%{text}<br>H·W=%{x:.0f}<br>ratio=%{y:.3f}<extra></extra>",
+                marker=dict(symbol=SYMBOLS[i], size=12, color=PALETTE[i]),
+            )
+        )
     _log_axis(fig.update_xaxes, "H·W of the model's pre-pool map")
     _log_axis(fig.update_yaxes, "‖Δ pooled‖ / ‖ΔZ‖_F")
     return _layout(fig, "Each checkpoint's own maps, pooled both ways", height=420)
@@ -198,10 +302,27 @@ def robustness_curves(curves: dict, labels=None) -> go.Figure:
     fig = go.Figure()
     for i, (name, acc) in enumerate(curves["accuracy"].items()):
         lo, hi = zip(*(wilson_interval(a, n) for a in acc)) if n else ([None] * len(acc), [None] * len(acc))
-        err = dict(type="data", symmetric=False, array=[100 * (h - a) for a, h in zip(acc, hi)],
-                   arrayminus=[100 * (a - l_) for a, l_ in zip(acc, lo)], thickness=1.5) if n else None
-        fig.add_trace(go.Scatter(x=curves["eps255"], y=[100 * a for a in acc], mode="lines+markers",
-                                 name=_label(name, labels), error_y=err, **_style(i)))
+        err = (
+            dict(
+                type="data",
+                symmetric=False,
+                array=[100 * (h - a) for a, h in zip(acc, hi)],
+                arrayminus=[100 * (a - l_) for a, l_ in zip(acc, lo)],
+                thickness=1.5,
+            )
+            if n
+            else None
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=curves["eps255"],
+                y=[100 * a for a in acc],
+                mode="lines+markers",
+                name=_label(name, labels),
+                error_y=err,
+                **_style(i),
+            )
+        )
     fig.update_xaxes(title="ε (L∞, ×1/255)")
     fig.update_yaxes(title="accuracy (%)", range=[0, 100])
     return _layout(fig, f"Accuracy vs budget (live, {n} bundled images, 95% intervals)", height=440)
@@ -220,9 +341,19 @@ def wilson_interval(p: float, n: int, z: float = 1.96) -> tuple[float, float]:
 def transfer_heatmap(t: dict, labels=None) -> go.Figure:
     short = [_label(n, labels) for n in t["names"]]
     z = [[100 * v for v in row] for row in t["accuracy"]]
-    fig = go.Figure(go.Heatmap(z=z, x=short, y=short, colorscale="Cividis", zmin=0, zmax=100,
-                               text=[[f"{v:.0f}%" for v in row] for row in z], texttemplate="%{text}",
-                               colorbar=dict(title="acc %")))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=short,
+            y=short,
+            colorscale="Cividis",
+            zmin=0,
+            zmax=100,
+            text=[[f"{v:.0f}%" for v in row] for row in z],
+            texttemplate="%{text}",
+            colorbar=dict(title="acc %"),
+        )
+    )
     fig.update_xaxes(title="evaluated on", tickangle=-20)
     fig.update_yaxes(title="δ crafted on", autorange="reversed")
     return _layout(fig, f"Transfer at ε = {t['eps255']:g}/255", height=440)
@@ -231,31 +362,49 @@ def transfer_heatmap(t: dict, labels=None) -> go.Figure:
 def paired_differences(rows: list[dict]) -> go.Figure:
     """Enlarged minus baseline, in points, with 95% intervals: one panel per pooling."""
     pools = sorted({r["pool"] for r in rows}) or ["avg"]
-    fig = make_subplots(rows=1, cols=len(pools), shared_yaxes=True,
-                        subplot_titles=[f"{p} pooling" for p in pools])
+    fig = make_subplots(rows=1, cols=len(pools), shared_yaxes=True, subplot_titles=[f"{p} pooling" for p in pools])
     metrics = list(dict.fromkeys(r["metric_label"] for r in rows))
     for c, pool in enumerate(pools, 1):
         for i, m in enumerate(metrics):
             sel = [r for r in rows if r["pool"] == pool and r["metric_label"] == m]
-            fig.add_trace(go.Scatter(
-                x=[100 * r["diff"] for r in sel], y=[f"{r['enlarged']} − 4×4" for r in sel], mode="markers",
-                name=m, legendgroup=m, showlegend=c == 1, marker=dict(symbol=SYMBOLS[i], size=11, color=PALETTE[i]),
-                error_x=dict(type="data", symmetric=False, array=[100 * (r["hi"] - r["diff"]) for r in sel],
-                             arrayminus=[100 * (r["diff"] - r["lo"]) for r in sel])), row=1, col=c)
+            fig.add_trace(
+                go.Scatter(
+                    x=[100 * r["diff"] for r in sel],
+                    y=[f"{r['enlarged']} − 4×4" for r in sel],
+                    mode="markers",
+                    name=m,
+                    legendgroup=m,
+                    showlegend=c == 1,
+                    marker=dict(symbol=SYMBOLS[i], size=11, color=PALETTE[i]),
+                    error_x=dict(
+                        type="data",
+                        symmetric=False,
+                        array=[100 * (r["hi"] - r["diff"]) for r in sel],
+                        arrayminus=[100 * (r["diff"] - r["lo"]) for r in sel],
+                    ),
+                ),
+                row=1,
+                col=c,
+            )
         fig.add_vline(x=0, line=dict(color=GREY, dash="dash"), row=1, col=c)
         fig.update_xaxes(title="difference (accuracy points)", row=1, col=c)
-    _layout(fig, "Enlarged map minus its 4×4 baseline (paired on the same images, 95% CI)",
-            height=220 + 60 * max(1, len({r["enlarged"] for r in rows})))
+    _layout(
+        fig,
+        "Enlarged map minus its 4×4 baseline (paired on the same images, 95% CI)",
+        height=220 + 60 * max(1, len({r["enlarged"] for r in rows})),
+    )
     fig.update_layout(legend=dict(yanchor="top", y=-0.25), margin=dict(b=110))  # clear of the panel titles
     return fig
 
 
 def heldout_history(history: list[dict]) -> go.Figure:
     ep = [h["epoch"] for h in history]
-    fig = go.Figure([go.Scatter(x=ep, y=[100 * h["clean"] for h in history], name="clean", mode="lines+markers",
-                                **_style(0)),
-                     go.Scatter(x=ep, y=[100 * h["pgd10"] for h in history], name="PGD-10", mode="lines+markers",
-                                **_style(1))])
+    fig = go.Figure(
+        [
+            go.Scatter(x=ep, y=[100 * h["clean"] for h in history], name="clean", mode="lines+markers", **_style(0)),
+            go.Scatter(x=ep, y=[100 * h["pgd10"] for h in history], name="PGD-10", mode="lines+markers", **_style(1)),
+        ]
+    )
     fig.update_xaxes(title="epoch", dtick=1)
     fig.update_yaxes(title="held-out accuracy (%)")
     return _layout(fig, "Training monitor (fixed held-out batch)", height=320)

@@ -13,6 +13,7 @@ Checkpoints live in ``pretrained/`` as ``<name>.safetensors`` + ``<name>.json`` 
 Weights are safetensors only: loading never executes code from a file. Paper-tier weights may be
 stored as float16; they are loaded as float32.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -43,14 +44,18 @@ class CheckpointError(RuntimeError):
 KNOB_RULES = {
     "arch": (lambda v: v in ARCHS, lambda: f"one of {sorted(ARCHS)}"),
     "width": (lambda v: isinstance(v, int) and 1 <= v <= 512, lambda: "an integer in 1..512"),
-    "strides": (lambda v: isinstance(v, str) and re.fullmatch("[12]{4}", v) is not None,
-                lambda: "four digits 1 or 2, one per stage (e.g. '1222', '1122')"),
+    "strides": (
+        lambda v: isinstance(v, str) and re.fullmatch("[12]{4}", v) is not None,
+        lambda: "four digits 1 or 2, one per stage (e.g. '1222', '1122')",
+    ),
     "scale": (lambda v: v in (1, 2, 3, 4), lambda: "1, 2, 3 or 4"),
     "mode": (lambda v: v in MODES, lambda: f"one of {MODES}"),
     "pool": (lambda v: v in POOLS, lambda: f"one of {POOLS}"),
 }
-_NAME_RE = re.compile(r"^(?P<arch>[a-z0-9]+?)w(?P<width>\d+)_s(?P<strides>[^_]+)_x(?P<scale>\d+)(?P<mode>[a-z]*)"
-                      r"_(?P<pool>[a-z]+)$")
+_NAME_RE = re.compile(
+    r"^(?P<arch>[a-z0-9]+?)w(?P<width>\d+)_s(?P<strides>[^_]+)_x(?P<scale>\d+)(?P<mode>[a-z]*)"
+    r"_(?P<pool>[a-z]+)$"
+)
 
 
 @dataclass(frozen=True)
@@ -75,14 +80,20 @@ class ModelSpec:
         return f"{self.arch}w{self.width}_s{self.strides}_x{self.scale}{mode}_{self.pool}"
 
     @classmethod
-    def from_name(cls, name: str) -> "ModelSpec":
+    def from_name(cls, name: str) -> ModelSpec:
         """Inverse of ``name``; raises ValueError with the rule that a bad name breaks."""
         m = _NAME_RE.match(name)
         if not m:
             raise ValueError(f"{name!r} is not a model name like 'resnet18w16_s1222_x1_avg'")
         d = m.groupdict()
-        spec = cls(arch=d["arch"], width=int(d["width"]), strides=d["strides"], scale=int(d["scale"]),
-                   mode=d["mode"] or "nearest", pool=d["pool"])
+        spec = cls(
+            arch=d["arch"],
+            width=int(d["width"]),
+            strides=d["strides"],
+            scale=int(d["scale"]),
+            mode=d["mode"] or "nearest",
+            pool=d["pool"],
+        )
         if spec.name != name:
             raise ValueError(f"{name!r} is not in canonical form; it would be {spec.name!r}")
         return spec
@@ -103,14 +114,15 @@ class ModelSpec:
 
     def build(self) -> nn.Module:
         """A random-init model."""
-        return ARCHS[self.arch](width=self.width, strides=self.strides, scale=self.scale, mode=self.mode,
-                                pool=self.pool)
+        return ARCHS[self.arch](
+            width=self.width, strides=self.strides, scale=self.scale, mode=self.mode, pool=self.pool
+        )
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ModelSpec":
+    def from_dict(cls, d: dict) -> ModelSpec:
         return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
 
 
@@ -163,9 +175,11 @@ class Checkpoint:
             raise CheckpointError(f"checkpoint {self.name!r}: weight file {self.weights.name} is missing")
         digest = sha256_file(self.weights)
         if digest != self.meta.get("sha256"):
-            raise CheckpointError(f"checkpoint {self.name!r}: sha256 of {self.weights.name} is {digest[:12]}..., "
-                                  f"the card says {str(self.meta.get('sha256'))[:12]}...; the file is corrupt or "
-                                  "was replaced. Re-download or retrain it.")
+            raise CheckpointError(
+                f"checkpoint {self.name!r}: sha256 of {self.weights.name} is {digest[:12]}..., "
+                f"the card says {str(self.meta.get('sha256'))[:12]}...; the file is corrupt or "
+                "was replaced. Re-download or retrain it."
+            )
 
 
 def checkpoint_label(meta: dict) -> str:
@@ -260,8 +274,13 @@ def baseline_of(ck: Checkpoint, cks: list[Checkpoint]) -> Checkpoint | None:
     """The 4x4 checkpoint that differs from ``ck`` only in the map-enlarging knobs."""
     s = ck.spec
     for c in cks:
-        if (c.spec.is_baseline and c.recipe == ck.recipe and c.tier == ck.tier and c.seed == ck.seed
-                and (c.spec.arch, c.spec.width, c.spec.pool) == (s.arch, s.width, s.pool)):
+        if (
+            c.spec.is_baseline
+            and c.recipe == ck.recipe
+            and c.tier == ck.tier
+            and c.seed == ck.seed
+            and (c.spec.arch, c.spec.width, c.spec.pool) == (s.arch, s.width, s.pool)
+        ):
             return c
     return None
 
@@ -278,8 +297,8 @@ def comparisons(names=None, directory: Path | None = None) -> list[tuple[str, st
 def load_model(name: str, device=None, channels_last: bool | None = None, directory: Path | None = None) -> nn.Module:
     """Verified, strictly loaded, eval-mode model with frozen parameters, on ``device``.
 
-    ``channels_last`` (default: on CPU) is a loading-time layout choice: bf16 convolutions on CPU run
-    about twice as fast in it. It never changes results beyond floating-point rounding.
+    ``channels_last`` (default: on CPUs with native bf16, where bf16 convolutions run about twice as
+    fast in it) is a loading-time layout choice. It never changes results beyond floating-point rounding.
     """
     ck = get_checkpoint(name, directory)
     ck.verify()
@@ -295,7 +314,9 @@ def load_model(name: str, device=None, channels_last: bool | None = None, direct
         raise CheckpointError(f"checkpoint {name!r}: weights do not fit the card's spec: {e}") from None
     device = torch.device(device or default_device())
     if channels_last is None:
-        channels_last = device.type == "cpu"
+        from .attacks import cpu_has_bf16
+
+        channels_last = device.type == "cpu" and cpu_has_bf16()
     model = model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
     model.eval().requires_grad_(False)
     return model
@@ -305,8 +326,15 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def save_checkpoint(model: nn.Module, spec: ModelSpec, recipe: str, train_info: dict,
-                    directory: Path | None = None, tier: str = "lite", dtype: torch.dtype = torch.float32) -> Checkpoint:
+def save_checkpoint(
+    model: nn.Module,
+    spec: ModelSpec,
+    recipe: str,
+    train_info: dict,
+    directory: Path | None = None,
+    tier: str = "lite",
+    dtype: torch.dtype = torch.float32,
+) -> Checkpoint:
     """Write ``<name>.safetensors`` and its card (written only by the train/evaluate CLIs).
     ``dtype=torch.float16`` halves the file (the paper tier); loading always gives float32."""
     from safetensors.torch import save_file
@@ -321,8 +349,10 @@ def save_checkpoint(model: nn.Module, spec: ModelSpec, recipe: str, train_info: 
     weights = d / f"{name}.safetensors"
     if tier not in TIERS:
         raise ValueError(f"tier must be one of {TIERS}, got {tier!r}")
-    state = {k: (v.detach().to(dtype) if v.is_floating_point() else v.detach()).cpu().contiguous()
-             for k, v in model.state_dict().items()}
+    state = {
+        k: (v.detach().to(dtype) if v.is_floating_point() else v.detach()).cpu().contiguous()
+        for k, v in model.state_dict().items()
+    }
     save_file(state, str(weights))
     probe_model = spec.build().eval()
     meta = {

@@ -3,9 +3,9 @@ from dataclasses import replace
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import assert_same_state, model_state
 from torch import nn
 
-from conftest import assert_same_state, model_state
 from rcm_demo import attacks as A
 
 
@@ -54,8 +54,9 @@ def cheap(entry: A.Attack) -> A.Attack:
 
 
 for _name, _entry in A.ATTACKS.items():  # every registry entry joins the contract test
-    CASES[f"registry:{_name}"] = (lambda e: lambda m, x, y, g: cheap(e)(
-        m, x, y, eps=e_for(e), steps=4, generator=g))(_entry)
+    CASES[f"registry:{_name}"] = (lambda e: lambda m, x, y, g: cheap(e)(m, x, y, eps=e_for(e), steps=4, generator=g))(
+        _entry
+    )
 
 
 def e_for(entry):
@@ -122,12 +123,19 @@ def test_per_image_eps(tiny_model, batch):
     assert (d <= eps + 1e-6).all() and d[0] == 0
 
 
-@pytest.mark.parametrize("kw,msg", [
-    (dict(eps=-0.1), "eps"), (dict(eps=1.0), "eps"), (dict(eps=float("nan")), "eps"),
-    (dict(eps=8 / 255, steps=0), "steps"), (dict(eps=8 / 255, steps=10_000), "steps"),
-    (dict(eps=8 / 255, norm="l7"), "norm"), (dict(eps=8 / 255, loss="hinge"), "loss"),
-    (dict(eps=8 / 255, precision="fp8"), "precision"),
-])
+@pytest.mark.parametrize(
+    "kw,msg",
+    [
+        (dict(eps=-0.1), "eps"),
+        (dict(eps=1.0), "eps"),
+        (dict(eps=float("nan")), "eps"),
+        (dict(eps=8 / 255, steps=0), "steps"),
+        (dict(eps=8 / 255, steps=10_000), "steps"),
+        (dict(eps=8 / 255, norm="l7"), "norm"),
+        (dict(eps=8 / 255, loss="hinge"), "loss"),
+        (dict(eps=8 / 255, precision="fp8"), "precision"),
+    ],
+)
 def test_out_of_range_requests_are_refused(tiny_model, batch, kw, msg):
     x, y = batch
     with pytest.raises(ValueError, match=msg):
@@ -168,10 +176,14 @@ def test_registry_records_are_complete_and_settings_follow_them():
 def test_fgsm_cw_and_trades_are_pgd_configurations(tiny_model, batch):
     x, y = batch
     g = lambda: torch.Generator().manual_seed(5)  # noqa: E731
-    assert torch.equal(A.fgsm(tiny_model, x, y, eps=4 / 255),
-                       A.pgd(tiny_model, x, y, eps=4 / 255, alpha=4 / 255, steps=1, random_start=False))
-    assert torch.equal(A.ATTACKS["CW-L∞"](tiny_model, x, y, eps=4 / 255, steps=3, generator=g()),
-                       A.pgd(tiny_model, x, y, eps=4 / 255, steps=3, loss="cw", generator=g()))
+    assert torch.equal(
+        A.fgsm(tiny_model, x, y, eps=4 / 255),
+        A.pgd(tiny_model, x, y, eps=4 / 255, alpha=4 / 255, steps=1, random_start=False),
+    )
+    assert torch.equal(
+        A.ATTACKS["CW-L∞"](tiny_model, x, y, eps=4 / 255, steps=3, generator=g()),
+        A.pgd(tiny_model, x, y, eps=4 / 255, steps=3, loss="cw", generator=g()),
+    )
     kl = lambda z: F.kl_div(F.log_softmax(tiny_model(z), 1), F.softmax(tiny_model(x), 1), reduction="sum")  # noqa
     assert kl(A.trades_adv(tiny_model, x, eps=8 / 255, alpha=2 / 255, steps=5)) > kl(x + 0.001)
 
@@ -179,14 +191,17 @@ def test_fgsm_cw_and_trades_are_pgd_configurations(tiny_model, batch):
 def test_standard_autoattack_and_square(tiny_model):
     x = torch.rand(2, 3, 32, 32)
     y = A.predict(tiny_model, x).argmax(1)
-    for run in (lambda: A.autoattack(tiny_model, x, y, eps=8 / 255, attacks=("square",), n_queries=20),
-                lambda: A.autoattack(tiny_model, x, y, eps=8 / 255, n_iter=3, n_queries=20)):
+    for run in (
+        lambda: A.autoattack(tiny_model, x, y, eps=8 / 255, attacks=("square",), n_queries=20),
+        lambda: A.autoattack(tiny_model, x, y, eps=8 / 255, n_iter=3, n_queries=20),
+    ):
         x_adv = run()
         assert (x_adv - x).abs().max() <= 8 / 255 + 1e-6
 
 
 def test_robust_accuracy_helpers(tiny_model, batch):
     from rcm_demo import metrics
+
     x, y = batch
     clean = metrics.accuracy(tiny_model, x, y)
     assert metrics.robust_accuracy(tiny_model, x, y, lambda m, xb, yb: xb, batch_size=4) == clean

@@ -1,5 +1,6 @@
 """End to end in a real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright):
 start `streamlit run app.py` with the bundled zoo, open every page, run an attack, upload files."""
+
 import json
 import os
 import socket
@@ -15,8 +16,15 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("RCM_SCREENSHOTS", ROOT / "artifacts" / "screenshots"))
 PAGES = ["", "Attack_lab", "Feature_map_energy", "Pooling_lab", "Robustness_curves", "Model_zoo"]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 BUDGET_S = float(os.environ.get("RCM_VIEW_BUDGET_S", "6"))  # generous: CI machines are shared; README: idle figures
@@ -37,10 +45,27 @@ def server(tmp_path_factory):
     # The server's output goes to a file, never to an unread pipe (a full pipe blocks the server).
     log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
     log = open(log_path, "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(240):
@@ -100,8 +125,10 @@ INTERACTIONS = {
     "Feature_map_energy": ("shared-δ toggle", lambda p: p.get_by_text("Apply one perturbation").click()),
     "Pooling_lab": ("switch to the One model view", lambda p: p.get_by_text("One model", exact=True).click()),
     "Robustness_curves": ("measure latency", lambda p: p.get_by_role("button", name="Measure latency").click()),
-    "Model_zoo": ("show another card", lambda p: (p.locator('[data-testid="stSelectbox"]').last.click(),
-                                                  p.get_by_role("option").nth(1).click())),
+    "Model_zoo": (
+        "show another card",
+        lambda p: (p.locator('[data-testid="stSelectbox"]').last.click(), p.get_by_role("option").nth(1).click()),
+    ),
 }
 
 
@@ -119,15 +146,21 @@ def test_every_page_timed_with_one_interaction_then_attack_and_uploads(server, t
         page.goto(f"{server}/")  # warm-up: imports and first model loads are not any page's cost
         wait_done(page)
         for name in PAGES:
-            default_s = timed(page, lambda: page.goto(f"{server}/{name}"))
+            default_s = timed(page, lambda name=name: page.goto(f"{server}/{name}"))
             assert_healthy(page, name)
             page.screenshot(path=str(SHOTS / f"{name or 'home'}.png"), full_page=True)
             what, act = INTERACTIONS[name]
-            interaction_s = timed(page, lambda: act(page))
+            interaction_s = timed(page, lambda act=act: act(page))
             assert_healthy(page, name)
             page.screenshot(path=str(SHOTS / f"{name or 'home'}_interaction.png"), full_page=True)
-            timings.append({"page": name or "Home", "default_view_s": round(default_s, 2),
-                            "interaction": what, "interaction_s": round(interaction_s, 2)})
+            timings.append(
+                {
+                    "page": name or "Home",
+                    "default_view_s": round(default_s, 2),
+                    "interaction": what,
+                    "interaction_s": round(interaction_s, 2),
+                }
+            )
         (SHOTS / "timings.json").write_text(json.dumps(timings, indent=2))
         print(json.dumps(timings, indent=2))
 

@@ -1,10 +1,11 @@
 """Many users at once: 20 concurrent jobs on shared (cached) models give exactly the results of the same
 work done alone, and leave no hook, mode or gradient flag behind. Also: same seed, same result."""
+
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
-
 from conftest import assert_same_state, model_state
+
 from rcm_demo import lab
 from rcm_demo.zoo import ModelSpec
 
@@ -27,8 +28,7 @@ def jobs():
     for k in range(20):
         attack = ATTACKS[k % len(ATTACKS)]
         eps = 0.5 if attack == "PGD-L2" else float(2 + k % 6)
-        s = lab.AttackSettings(attack=attack, eps_input=eps, steps=3 + k % 3,
-                               alpha_input=None, seed=k)
+        s = lab.AttackSettings(attack=attack, eps_input=eps, steps=3 + k % 3, alpha_input=None, seed=k)
         names = [spec.name for spec in SPECS][: 1 + k % 3]
         yield k, names, x[k], y[k], s
 
@@ -36,8 +36,10 @@ def jobs():
 def work(models, job):
     k, names, x, y, s = job
     res = lab.attack_models({n: models[n] for n in names}, x, y, s)
-    return k, {n: (r["x_adv"], r["p_adv"], r["energy"]["layer4"]["relative"], r["pooling"]["ratio_avg"])
-               for n, r in res.items()}
+    return k, {
+        n: (r["x_adv"], r["p_adv"], r["energy"]["layer4"]["relative"], r["pooling"]["ratio_avg"])
+        for n, r in res.items()
+    }
 
 
 def test_twenty_concurrent_sessions_match_sequential_results():
@@ -68,13 +70,20 @@ def test_same_seed_same_numbers_different_seed_differs():
 
 def test_library_limits_refuse_oversized_requests():
     import pytest
+
     models = shared_models()
     x, y = torch.rand(600, 3, 32, 32), torch.zeros(600, dtype=torch.long)
     with pytest.raises(ValueError, match="images"):
         lab.robustness_curves(models, x, y, [0, 8])
     with pytest.raises(ValueError, match="models"):
         lab.check_models([f"m{i}" for i in range(5)])
-    for bad in (dict(eps_input=40), dict(steps=1000), dict(seed=-1), dict(target=10), dict(attack="DeepFool"),
-                dict(attack="Square", targeted=True)):
+    for bad in (
+        dict(eps_input=40),
+        dict(steps=1000),
+        dict(seed=-1),
+        dict(target=10),
+        dict(attack="DeepFool"),
+        dict(attack="Square", targeted=True),
+    ):
         with pytest.raises(ValueError):
             lab.AttackSettings(**bad)

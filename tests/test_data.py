@@ -2,9 +2,9 @@ import time
 
 import pytest
 import torch
+from upload_corpus import exif_rotated_jpeg, hostile_files, valid_files
 
 from rcm_demo import data
-from upload_corpus import exif_rotated_jpeg, hostile_files, valid_files
 
 VALID = valid_files()
 HOSTILE = hostile_files()
@@ -69,6 +69,7 @@ def test_bundled_sample():
 
 def test_image_folder_loader_and_cache(tmp_path, monkeypatch):
     from PIL import Image
+
     monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "cache")
     for split in ("train", "test"):
         for i, c in enumerate(data.CLASSES):

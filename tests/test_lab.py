@@ -42,24 +42,28 @@ def test_figures_build_without_streamlit():
     models = {f"m{k}": ModelSpec(width=4, strides=st).build().eval() for k, st in enumerate(["1222", "1122"])}
     x, y = torch.rand(4, 3, 32, 32), torch.randint(0, 10, (4,))
     res = lab.attack_models(models, x[:1], y[:1], lab.AttackSettings(eps_input=8, steps=2))
-    figs = [viz.energy_profile({n: r["energy"] for n, r in res.items()}),
-            viz.spatial_maps({n: r["spatial"] for n, r in res.items()}),
-            viz.topk_bars(res["m0"]["p_clean"], res["m0"]["p_adv"], true_label=int(y[0])),
-            viz.pooling_bars(res["m1"]["pooling"]),
-            viz.ratio_vs_size(lab.zoo_pooling(models, x, y, steps=2)),
-            viz.robustness_curves(lab.robustness_curves(models, x, y, [0, 4, 8], steps=2)),
-            viz.transfer_heatmap(lab.transfer_matrix(models, x, y, steps=2)),
-            viz.eps_layer_heatmap(lab.eps_layer_matrix(models["m0"], x[:1], y[:1], lab.AttackSettings())),
-            viz.heldout_history([{"epoch": 1, "clean": 0.3, "pgd10": 0.2}])]
+    figs = [
+        viz.energy_profile({n: r["energy"] for n, r in res.items()}),
+        viz.spatial_maps({n: r["spatial"] for n, r in res.items()}),
+        viz.topk_bars(res["m0"]["p_clean"], res["m0"]["p_adv"], true_label=int(y[0])),
+        viz.pooling_bars(res["m1"]["pooling"]),
+        viz.ratio_vs_size(lab.zoo_pooling(models, x, y, steps=2)),
+        viz.robustness_curves(lab.robustness_curves(models, x, y, [0, 4, 8], steps=2)),
+        viz.transfer_heatmap(lab.transfer_matrix(models, x, y, steps=2)),
+        viz.eps_layer_heatmap(lab.eps_layer_matrix(models["m0"], x[:1], y[:1], lab.AttackSettings())),
+        viz.heldout_history([{"epoch": 1, "clean": 0.3, "pgd10": 0.2}]),
+    ]
     for f in figs:
         assert f.to_dict()["data"]
     import numpy as np
+
     shapes = [np.asarray(t.z).shape for t in figs[1].data]
     assert shapes[2] == (4, 4) and shapes[5] == (8, 8)  # layer4 of the 1222 and of the 1122 model
 
 
 def test_synthetic_pooling_tells_the_story_on_the_per_position_scale():
     from rcm_demo import probe
+
     rows = [probe.synthetic_pooling(s, s, "noise") for s in (1, 2, 4, 8, 16, 32)]
     avg = [r["pooled_avg"] for r in rows]
     mx = [r["pooled_max"] for r in rows]

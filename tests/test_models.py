@@ -23,8 +23,9 @@ def test_every_variant_builds_with_the_promised_map(arch, strides, scale, hw, po
 
 @pytest.mark.parametrize("arch", sorted(ARCHS))
 def test_fixes_are_parameter_free_and_cost_what_the_paper_says(arch):
-    base, strided, up = (ModelSpec(arch=arch, width=16, strides=s, scale=k).build() for s, k in
-                         [("1222", 1), ("1122", 1), ("1222", 2)])
+    base, strided, up = (
+        ModelSpec(arch=arch, width=16, strides=s, scale=k).build() for s, k in [("1222", 1), ("1122", 1), ("1222", 2)]
+    )
     assert count_params(base) == count_params(strided) == count_params(up)
     if arch == "resnet18":
         assert count_macs(strided) / count_macs(base) == pytest.approx(3.15, abs=0.1)
@@ -51,8 +52,18 @@ def test_normalisation_is_inside_and_max_pool_differs():
     assert z.mean().abs() < 1.5 and not torch.allclose(z, x)
 
 
-@pytest.mark.parametrize("bad", [dict(strides="122"), dict(strides="1322"), dict(scale=5), dict(pool="sum"),
-                                 dict(arch="vit"), dict(mode="area"), dict(width=0)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(strides="122"),
+        dict(strides="1322"),
+        dict(scale=5),
+        dict(pool="sum"),
+        dict(arch="vit"),
+        dict(mode="area"),
+        dict(width=0),
+    ],
+)
 def test_bad_knobs_raise_readable_errors(bad):
     with pytest.raises(ValueError):
         ModelSpec(**{"width": 4, **bad}).build()
@@ -82,11 +93,19 @@ def test_registry_every_arch_at_every_legal_knob(arch):
     assert model(torch.rand(1, 3, 32, 32)).shape == (1, 10)
 
 
-@pytest.mark.parametrize("name,why", [
-    ("resnet18w16_s1322_x1_avg", "strides"), ("resnet18w16_s122_x1_avg", "strides"), ("vitw16_s1222_x1_avg", "arch"),
-    ("resnet18w16_s1222_x5_avg", "scale"), ("resnet18w16_s1222_x1_sum", "pool"), ("resnet18w0_s1222_x1_avg", "width"),
-    ("resnet18w16_s1222_x1nearest_avg", "canonical"), ("hello", "model name"),
-])
+@pytest.mark.parametrize(
+    "name,why",
+    [
+        ("resnet18w16_s1322_x1_avg", "strides"),
+        ("resnet18w16_s122_x1_avg", "strides"),
+        ("vitw16_s1222_x1_avg", "arch"),
+        ("resnet18w16_s1222_x5_avg", "scale"),
+        ("resnet18w16_s1222_x1_sum", "pool"),
+        ("resnet18w0_s1222_x1_avg", "width"),
+        ("resnet18w16_s1222_x1nearest_avg", "canonical"),
+        ("hello", "model name"),
+    ],
+)
 def test_names_are_parsed_by_the_same_rules(name, why):
     with pytest.raises(ValueError, match=why):
         ModelSpec.from_name(name)

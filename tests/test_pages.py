@@ -1,4 +1,5 @@
 """Every page under streamlit's AppTest, with defaults and one interaction each (tiny synthetic zoo)."""
+
 import json
 from pathlib import Path
 
@@ -11,8 +12,11 @@ from rcm_demo.zoo import ModelSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 180
-TINY_ZOO = [(ModelSpec(width=4), "std"), (ModelSpec(width=4, strides="1122"), "std"),
-            (ModelSpec(width=4, pool="max"), "at")]
+TINY_ZOO = [
+    (ModelSpec(width=4), "std"),
+    (ModelSpec(width=4, strides="1122"), "std"),
+    (ModelSpec(width=4, pool="max"), "at"),
+]
 
 
 @pytest.fixture(scope="session")
@@ -63,8 +67,10 @@ def test_attack_lab_defaults_and_fgsm():
 
 def test_attack_lab_restores_state_from_url():
     names = zoo.list_checkpoints()
-    at = run_page("pages/1_Attack_lab.py", {"models": names[1], "eps": "4.0", "steps": "3", "sample_id": "7",
-                                              "attack": "CW-L∞", "seed": "5"})
+    at = run_page(
+        "pages/1_Attack_lab.py",
+        {"models": names[1], "eps": "4.0", "steps": "3", "sample_id": "7", "attack": "CW-L∞", "seed": "5"},
+    )
     assert_clean(at)
     assert at.multiselect(key="models").value == [names[1]]
     assert at.slider(key="eps").value == 4.0 and at.slider(key="steps").value == 3
@@ -93,8 +99,10 @@ def test_pooling_lab_synthetic_slider_moves_the_marker_without_model_work(monkey
     at = run_page("pages/3_Pooling_lab.py")
     assert_clean(at)
     from rcm_demo import lab
+
     def refuse(*a, **k):
         raise AssertionError("the synthetic panel ran model work")
+
     monkeypatch.setattr(lab, "zoo_pooling", refuse)
     monkeypatch.setattr(lab, "run", refuse)
     at.slider(key="syn_side").set_value(16).run()
@@ -137,22 +145,78 @@ def test_tampered_checkpoint_is_reported_and_others_work(tiny_zoo):
 
 # Every URL key each page owns. Removing a key's rule from a page removes it from the link: this fails.
 URL_KEYS = {
-    "pages/1_Attack_lab.py": {"models", "img_source", "class_filter", "sample_id", "attack", "eps", "eps_l2", "steps",
-                              "alpha_auto", "alpha", "alpha_l2", "targeted", "target", "seed", "min_attack",
-                              "min_steps"},
-    "pages/2_Feature_map_energy.py": {"models", "img_source", "class_filter", "sample_id", "attack", "eps", "eps_l2",
-                                      "steps", "alpha_auto", "alpha", "alpha_l2", "targeted", "target", "seed",
-                                      "shared", "energy_scale", "eps_layer_model"},
+    "pages/1_Attack_lab.py": {
+        "models",
+        "img_source",
+        "class_filter",
+        "sample_id",
+        "attack",
+        "eps",
+        "eps_l2",
+        "steps",
+        "alpha_auto",
+        "alpha",
+        "alpha_l2",
+        "targeted",
+        "target",
+        "seed",
+        "min_attack",
+        "min_steps",
+    },
+    "pages/2_Feature_map_energy.py": {
+        "models",
+        "img_source",
+        "class_filter",
+        "sample_id",
+        "attack",
+        "eps",
+        "eps_l2",
+        "steps",
+        "alpha_auto",
+        "alpha",
+        "alpha_l2",
+        "targeted",
+        "target",
+        "seed",
+        "shared",
+        "energy_scale",
+        "eps_layer_model",
+    },
     "pages/3_Pooling_lab.py": {"pool_view", "pool_model", "pool_n", "pool_eps", "syn_kind", "syn_side"},
     "pages/4_Robustness_curves.py": {"models", "curve_n", "curve_steps", "curve_max", "seed"},
     "pages/5_Model_zoo.py": {"zoo_card"},
 }
-BOGUS = {"models": "nonexistent.at", "sample_id": "-5", "eps": "999", "eps_l2": "nan", "steps": "0", "alpha": "x",
-         "alpha_l2": "-1", "alpha_auto": "maybe", "targeted": "2", "target": "10", "seed": "-1", "attack": "DeepFool",
-         "img_source": "Camera", "class_filter": "unicorn", "min_attack": "FGSM", "min_steps": "7", "shared": "yes",
-         "energy_scale": "loud", "eps_layer_model": "nope.at", "pool_view": "Everything", "pool_model": "nope.at",
-         "pool_n": "1000", "pool_eps": "0", "syn_kind": "plasma", "syn_side": "64", "curve_n": "12",
-         "curve_steps": "101", "curve_max": "1", "zoo_card": "../../etc/passwd"}
+BOGUS = {
+    "models": "nonexistent.at",
+    "sample_id": "-5",
+    "eps": "999",
+    "eps_l2": "nan",
+    "steps": "0",
+    "alpha": "x",
+    "alpha_l2": "-1",
+    "alpha_auto": "maybe",
+    "targeted": "2",
+    "target": "10",
+    "seed": "-1",
+    "attack": "DeepFool",
+    "img_source": "Camera",
+    "class_filter": "unicorn",
+    "min_attack": "FGSM",
+    "min_steps": "7",
+    "shared": "yes",
+    "energy_scale": "loud",
+    "eps_layer_model": "nope.at",
+    "pool_view": "Everything",
+    "pool_model": "nope.at",
+    "pool_n": "1000",
+    "pool_eps": "0",
+    "syn_kind": "plasma",
+    "syn_side": "64",
+    "curve_n": "12",
+    "curve_steps": "101",
+    "curve_max": "1",
+    "zoo_card": "../../etc/passwd",
+}
 
 
 def test_pages_cover_every_page_file():
@@ -216,9 +280,10 @@ def test_default_image_is_classified_correctly_by_the_default_models(page, monke
     i = at.session_state["sample_id"]
     from rcm_demo.data import load_sample
     from rcm_demo.lab import clean_correct
+
     s = load_sample()
     for n in names:
-        assert clean_correct(zoo.load_model(n), s.float()[i:i + 1], s.y[i:i + 1]).all(), (n, i)
+        assert clean_correct(zoo.load_model(n), s.float()[i : i + 1], s.y[i : i + 1]).all(), (n, i)
 
 
 def _attack_page_summary(query):
@@ -227,12 +292,17 @@ def _attack_page_summary(query):
     return [(m.value, m.delta) for m in at.metric] + [c.value for c in at.caption]
 
 
+@pytest.mark.slow
 def test_concurrent_app_sessions_match_alone():
     from concurrent.futures import ThreadPoolExecutor
-    queries = [{"seed": str(k), "eps": str(2.0 + k), "attack": ["PGD-L∞", "CW-L∞", "FGSM"][k % 3],
-                "sample_id": str(10 * k)} for k in range(6)]
+
+    queries = [
+        {"seed": str(k), "eps": str(2.0 + k), "attack": ["PGD-L∞", "CW-L∞", "FGSM"][k % 3], "sample_id": str(10 * k)}
+        for k in range(6)
+    ]
     alone = [_attack_page_summary(q) for q in queries]
     import streamlit as st
+
     st.cache_data.clear()  # make the concurrent sessions compute, not replay the cache
     with ThreadPoolExecutor(max_workers=6) as pool:
         together = list(pool.map(_attack_page_summary, queries))

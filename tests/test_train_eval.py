@@ -1,4 +1,5 @@
 """Training and evaluation CLIs end to end on a tiny generated ImageFolder (seconds, CPU)."""
+
 import json
 import os
 import subprocess
@@ -9,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from rcm_demo import data, evaluate, train, zoo
+from rcm_demo import data, evaluate, metrics, train, zoo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,8 +30,23 @@ def tiny_folder(tmp_path_factory):
 
 
 def _flags(folder, tmp, *extra):
-    return ["--width", "4", "--batch-size", "16", "--data-dir", str(folder), "--heldout-n", "20",
-            "--out-dir", str(tmp / "pt"), "--run-dir", str(tmp / "runs"), "--threads", "1", *extra]
+    return [
+        "--width",
+        "4",
+        "--batch-size",
+        "16",
+        "--data-dir",
+        str(folder),
+        "--heldout-n",
+        "20",
+        "--out-dir",
+        str(tmp / "pt"),
+        "--run-dir",
+        str(tmp / "runs"),
+        "--threads",
+        "1",
+        *extra,
+    ]
 
 
 @pytest.fixture(autouse=True)
@@ -81,15 +97,24 @@ def test_resume_reproduces_an_uninterrupted_run(tiny_folder, tmp_path, monkeypat
         train.main(_flags(tiny_folder, part, "--epochs", "3", "--resume", "--lr", "0.05"))
 
 
+@pytest.mark.slow
 def test_torchrun_two_cpu_ranks_end_identical(tiny_folder, tmp_path):
     import socket
+
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
-           "--master_addr=127.0.0.1",
-           "-m", "rcm_demo.train", *_flags(tiny_folder, tmp_path, "--epochs", "1", "--recipe", "at",
-                                           "--at-steps", "1")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        f"--master_port={port}",
+        "--master_addr=127.0.0.1",
+        "-m",
+        "rcm_demo.train",
+        *_flags(tiny_folder, tmp_path, "--epochs", "1", "--recipe", "at", "--at-steps", "1"),
+    ]
     env = {**os.environ, "RCM_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, (out.stdout + out.stderr)[-6000:]
@@ -101,8 +126,20 @@ def test_torchrun_two_cpu_ranks_end_identical(tiny_folder, tmp_path):
 def test_evaluate_updates_cards(tiny_folder, tmp_path, monkeypatch, capsys):
     train.main(_flags(tiny_folder, tmp_path, "--epochs", "1"))
     monkeypatch.setattr(zoo, "PRETRAINED_DIR", tmp_path / "pt")
-    evaluate.main(["--n", "12", "--aa-n", "6", "--attacks", "clean,fgsm,pgd20,cw30,l2,autoattack",
-                   "--aa-attacks", "apgd-ce", "--csv", str(tmp_path / "r.csv")])  # bundled sample
+    evaluate.main(
+        [
+            "--n",
+            "12",
+            "--aa-n",
+            "6",
+            "--attacks",
+            "clean,fgsm,pgd20,cw30,l2,autoattack",
+            "--aa-attacks",
+            "apgd-ce",
+            "--csv",
+            str(tmp_path / "r.csv"),
+        ]
+    )  # bundled sample
     out = capsys.readouterr().out
     assert "| resnet18w4_s1222_x1_avg.std |" in out
     meta = zoo.get_checkpoint("resnet18w4_s1222_x1_avg.std").meta
@@ -111,7 +148,9 @@ def test_evaluate_updates_cards(tiny_folder, tmp_path, monkeypatch, capsys):
     assert m["autoattack"]["attack"]["attacks"] == ["apgd-ce"]
     assert "bundled sample" in m["pgd20"]["dataset"]
     assert m["pgd20"]["value"] <= m["clean"]["value"]
-    bits = evaluate.unpack_bits(m["pgd20"]["correct_bits"], 12)
+    assert "steps" not in m["fgsm"]["attack"] and m["pgd20"]["attack"]["steps"] == 20
+    assert m["cw30"]["attack"]["loss"] == "cw" and m["pgd20"]["attack"]["attack"] == "PGD-L∞"
+    bits = metrics.unpack_bits(m["pgd20"]["correct_bits"], 12)
     assert bits.float().mean().item() == pytest.approx(m["pgd20"]["value"], abs=1e-4)
     assert (tmp_path / "r.csv").read_text().startswith("checkpoint,clean")
     assert "resnet18w4_s1222_x1_avg.std" in evaluate.results_table()
@@ -119,6 +158,7 @@ def test_evaluate_updates_cards(tiny_folder, tmp_path, monkeypatch, capsys):
 
 def test_paired_differences_from_correctness_bits(tiny_folder, tmp_path, monkeypatch):
     from rcm_demo import zoo_table
+
     for strides in ("1222", "1122"):
         train.main(_flags(tiny_folder, tmp_path, "--epochs", "1", "--strides", strides))
     monkeypatch.setattr(zoo, "PRETRAINED_DIR", tmp_path / "pt")
@@ -136,3 +176,28 @@ def test_pooling_table(tiny_folder, tmp_path, monkeypatch, capsys):
     evaluate.main(["--pooling", "--n", "4"])
     out = capsys.readouterr().out
     assert "| resnet18w4_s1122_x1_avg.std | 8×8 |" in out and "0.125" in out
+
+
+@pytest.mark.parametrize(
+    "flag,value",
+    [("--strides", "1322"), ("--pool", "sum"), ("--recipe", "mixup"), ("--tier", "huge"), ("--arch", "vit")],
+)
+def test_bad_flags_fail_before_any_data_is_loaded(flag, value, monkeypatch, capsys):
+    def refuse(*a, **k):
+        raise AssertionError("data was loaded before the flags were checked")
+
+    monkeypatch.setattr(train, "load_cifar10", refuse)
+    with pytest.raises(SystemExit):
+        train.main(["--data-dir", "/nonexistent", flag, value])
+    assert flag.strip("-").split("-")[0] in capsys.readouterr().err
+
+
+def test_train_card_names_tier_and_no_local_paths(tiny_folder, tmp_path):
+    import re
+
+    train.main(_flags(tiny_folder, tmp_path, "--epochs", "1", "--tier", "paper", "--fp16-weights"))
+    ck = zoo.get_checkpoint("resnet18w4_s1222_x1_avg.std", tmp_path / "pt")
+    assert ck.tier == "paper" and ck.meta["weights_dtype"] == "float16"
+    cfg = ck.meta["train"]["config"]
+    assert cfg["out_dir"] == "pt" and cfg["data_dir"] == tiny_folder.name
+    assert not re.search(r'"(/[A-Za-z][^"]*)"', json.dumps(ck.meta["train"]["config"]))

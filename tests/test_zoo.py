@@ -110,8 +110,9 @@ def test_bundled_zoo_schema(name):
 
 def _save(d, spec, recipe, tier="lite", seed=0, dtype=torch.float32):
     torch.manual_seed(seed)
-    return zoo.save_checkpoint(spec.build().eval(), spec, recipe, {"command": "t", "seed": seed}, d, tier=tier,
-                               dtype=dtype)
+    return zoo.save_checkpoint(
+        spec.build().eval(), spec, recipe, {"command": "t", "seed": seed}, d, tier=tier, dtype=dtype
+    )
 
 
 def test_unreadable_cards_are_reported_not_hidden(store):
@@ -122,7 +123,9 @@ def test_unreadable_cards_are_reported_not_hidden(store):
     ok, problems = zoo.scan_checkpoints(d)
     assert ok == [ck.name]
     assert set(problems) == {"resnet18w4_s9999_x1_avg.std", "notes", "resnet18w4_s1222_x1_avg.at"}
-    assert "strides" in problems["resnet18w4_s9999_x1_avg.std"] and "unreadable" in problems["resnet18w4_s1222_x1_avg.at"]
+    assert (
+        "strides" in problems["resnet18w4_s9999_x1_avg.std"] and "unreadable" in problems["resnet18w4_s1222_x1_avg.at"]
+    )
 
 
 def test_float16_storage_loads_as_float32_and_predicts_the_same(tmp_path):
@@ -162,6 +165,7 @@ def test_paper_tier_is_the_default_on_cuda_only(tmp_path):
 
 def test_bundled_cards_name_data_sets_not_local_paths():
     import re
+
     for name in zoo.list_checkpoints():
         text = zoo.get_checkpoint(name).card.read_text()
         assert not re.search(r'(^|[\s"\'=])/[A-Za-z]', text), f"{name}: absolute path in the card"

@@ -1,4 +1,5 @@
 """Generated corpus of valid-but-odd and hostile upload files (shared by the data and page tests)."""
+
 from __future__ import annotations
 
 import io
@@ -87,7 +88,8 @@ def hostile_files(big: bool = True) -> dict[str, bytes]:
         "random.bin": np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes(),
         "text.txt": b"just some text, not an image\n" * 10,
         "page.html": b"<!doctype html><html><body><img src=x onerror=alert(1)></body></html>",
-        "vector.svg": b'<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32"><rect width="32" height="32"/></svg>',
+        "vector.svg": b'<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32">'
+        b'<rect width="32" height="32"/></svg>',
         "bomb_30000.png": png_claiming(30000, 30000),
         "absurd_header.gif": absurd_gif,
     }

@@ -1,0 +1,75 @@
+"""The architecture's rules, checked: the library never imports Streamlit (except ui.py), the package
+has no import cycles, and pages hold no torch code."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PKG = ROOT / "rcm_demo"
+
+
+def test_library_never_imports_streamlit():
+    modules = [p.stem for p in PKG.glob("*.py") if p.stem not in ("ui", "__init__")]
+    code = (
+        "import sys\n"
+        + "".join(f"import rcm_demo.{m}\n" for m in modules)
+        + "assert 'streamlit' not in sys.modules, sorted(m for m in sys.modules if m.startswith('streamlit'))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def _imports(path: Path) -> set[str]:
+    """rcm_demo modules imported anywhere in the file (top level or inside functions)."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if node.module:
+                out.add(node.module.split(".")[0])
+            else:
+                out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rcm_demo."):
+            out.add(node.module.split(".")[1])
+    return out & {p.stem for p in PKG.glob("*.py")}
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+
+    def visit(m, path):
+        if state.get(m) == 1:
+            return path + [m]
+        if state.get(m) == 2:
+            return None
+        state[m] = 1
+        for n in sorted(graph.get(m, ())):
+            if (found := visit(n, path + [m])) is not None:
+                return found
+        state[m] = 2
+        return None
+
+    for m in sorted(graph):
+        if (found := visit(m, [])) is not None:
+            return found
+    return None
+
+
+def test_no_import_cycles():
+    graph = {p.stem: _imports(p) - {p.stem} for p in PKG.glob("*.py")}
+    assert graph["evaluate"] >= {"zoo", "lab"}  # the parser sees the package's imports, local ones too
+    assert find_cycle(graph) is None, " -> ".join(find_cycle(graph))
+
+
+def test_the_cycle_finder_finds_cycles():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_pages_hold_no_torch_code():
+    for page in [ROOT / "app.py", *(ROOT / "pages").glob("*.py")]:
+        tree = ast.parse(page.read_text())
+        names = {a.name for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+        mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert "torch" not in names and not any((m or "").startswith("torch") for m in mods), page.name
+        assert len(page.read_text().splitlines()) <= 120, f"{page.name} is longer than 120 lines"
