@@ -37,7 +37,7 @@ names = ui.checkpoints()
 for bad, why in ui.checkpoint_problems().items():
     st.warning(f"Card {bad} is not usable: {why}")
 if names:
-    st.dataframe(zoo_table.zoo_rows(names), hide_index=True, width="stretch")
+    st.dataframe(zoo_table.zoo_rows(names, compact=True), hide_index=True, width="stretch")
     st.caption(
         "All numbers come from the model cards, written by `python -m rcm_demo.evaluate` "
         "(± is one binomial standard error)."

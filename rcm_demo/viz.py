@@ -73,9 +73,14 @@ def _style(i: int) -> dict:
     }
 
 
+LOG_TICKS = [m * 10.0**e for e in range(-6, 6) for m in (1, 2, 5)]
+
+
 def _log_axis(axis_update, title):
-    """Log axis with decade ticks written as 0.01, 0.1, 1 (no bare '2', '5' labels)."""
-    axis_update(type="log", title=title, dtick=1, exponentformat="none", minor=dict(showgrid=True))
+    """Log axis with ticks at 1, 2, 5 × 10^k written in full (0.02, 0.05, 0.1 — never a bare '2' or '5')."""
+    axis_update(
+        type="log", title=title, tickvals=LOG_TICKS, ticktext=[f"{v:g}" for v in LOG_TICKS], minor=dict(showgrid=True)
+    )
 
 
 def to_uint8_image(x) -> np.ndarray:
@@ -362,7 +367,8 @@ def transfer_heatmap(t: dict, labels=None) -> go.Figure:
 def paired_differences(rows: list[dict]) -> go.Figure:
     """Enlarged minus baseline, in points, with 95% intervals: one panel per pooling."""
     pools = sorted({r["pool"] for r in rows}) or ["avg"]
-    fig = make_subplots(rows=1, cols=len(pools), shared_yaxes=True, subplot_titles=[f"{p} pooling" for p in pools])
+    # Each panel lists only its own pairs (no shared category axis, so no empty rows).
+    fig = make_subplots(rows=1, cols=len(pools), horizontal_spacing=0.3, subplot_titles=[f"{p} pooling" for p in pools])
     metrics = list(dict.fromkeys(r["metric_label"] for r in rows))
     for c, pool in enumerate(pools, 1):
         for i, m in enumerate(metrics):
@@ -370,7 +376,7 @@ def paired_differences(rows: list[dict]) -> go.Figure:
             fig.add_trace(
                 go.Scatter(
                     x=[100 * r["diff"] for r in sel],
-                    y=[f"{r['enlarged']} − 4×4" for r in sel],
+                    y=[f"{r['enlarged'].replace(' · ' + pool, '')} − 4×4" for r in sel],
                     mode="markers",
                     name=m,
                     legendgroup=m,
@@ -391,7 +397,7 @@ def paired_differences(rows: list[dict]) -> go.Figure:
     _layout(
         fig,
         "Enlarged map minus its 4×4 baseline (paired on the same images, 95% CI)",
-        height=220 + 60 * max(1, len({r["enlarged"] for r in rows})),
+        height=240 + 55 * max(len({r["enlarged"] for r in rows if r["pool"] == p}) for p in pools),
     )
     fig.update_layout(legend=dict(yanchor="top", y=-0.25), margin=dict(b=110))  # clear of the panel titles
     return fig

@@ -16,7 +16,11 @@ def metric_cell(m: dict | None) -> str:
     return f"{100 * m['value']:.1f} ± {100 * m['se']:.1f} (n={m['n']})"
 
 
-def zoo_rows(names) -> list[dict]:
+COMPACT = ("model", "tier", "pre-pool map", "MMACs", "clean %", "PGD-20 %", "AutoAttack %")
+
+
+def zoo_rows(names, compact: bool = False) -> list[dict]:
+    """One row per checkpoint; ``compact`` keeps the columns a first look needs (``COMPACT``)."""
     rows = []
     for name in names:
         ck = get_checkpoint(name)
@@ -39,7 +43,7 @@ def zoo_rows(names) -> list[dict]:
                 "epochs": meta["train"].get("epochs"),
             }
         )
-    return rows
+    return [{k: r[k] for k in COMPACT} for r in rows] if compact else rows
 
 
 def paired_difference(a: str, b: str, metric: str) -> dict | None:

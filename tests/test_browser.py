@@ -142,7 +142,7 @@ def test_every_page_timed_with_one_interaction_then_attack_and_uploads(server, t
     timings = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page = browser.new_page(viewport={"width": 1400, "height": 2400})
         page.goto(f"{server}/")  # warm-up: imports and first model loads are not any page's cost
         wait_done(page)
         for name in PAGES:
@@ -153,10 +153,16 @@ def test_every_page_timed_with_one_interaction_then_attack_and_uploads(server, t
             interaction_s = timed(page, lambda act=act: act(page))
             assert_healthy(page, name)
             page.screenshot(path=str(SHOTS / f"{name or 'home'}_interaction.png"), full_page=True)
+            # A second student opening the same default view: a new browser session, the server's caches warm.
+            other = browser.new_page(viewport={"width": 1400, "height": 2400})
+            warm_s = timed(other, lambda name=name, other=other: other.goto(f"{server}/{name}"))
+            assert_healthy(other, name)
+            other.close()
             timings.append(
                 {
                     "page": name or "Home",
-                    "default_view_s": round(default_s, 2),
+                    "first_view_s": round(default_s, 2),
+                    "default_view_s": round(warm_s, 2),
                     "interaction": what,
                     "interaction_s": round(interaction_s, 2),
                 }
