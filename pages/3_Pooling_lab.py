@@ -101,7 +101,7 @@ else:
         help="One PGD-10 attack per checkpoint: a few seconds each on CPU.",
     ):
         with ui.user_errors():
-            ui.models(names)
+            names = list(ui.models(names, side_by_side=False))
             points = ui.pooling(names, n, eps)
         ui.chart(viz.ratio_vs_size(points, ui.labels(names)), "zoo_ratio")
         st.dataframe(lab.pooling_rows(points, ui.labels(names)), hide_index=True)

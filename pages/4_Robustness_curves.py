@@ -82,11 +82,8 @@ if ui.on_demand(
             f"Only {n} images: each accuracy carries a 95% interval of about ±{100 / n**0.5:.0f} points. "
             "Differences smaller than the error bars are not evidence either way."
         )
-    left, right = st.columns([3, 2])
-    with left:
-        ui.chart(viz.robustness_curves(res, labels), "curves")
-    with right:
-        ui.chart(viz.transfer_heatmap(res["transfer"], labels), "transfer")
+    ui.chart(viz.robustness_curves(res, labels), "curves")
+    ui.chart(viz.transfer_heatmap(res["transfer"], labels), "transfer")
     st.caption(
         f"Computed live on {n} bundled images, PGD-{steps} with step 2.5·ε/steps, seed {seed}; error bars "
         "are 95% Wilson intervals."

@@ -170,13 +170,15 @@ def cached_model(name: str, dev: str):
     return _load(name, dev, _stamp(name))
 
 
-def models(names, dev=None) -> dict:
-    """Load the chosen checkpoints; a broken one is reported and skipped, the others keep working."""
+def models(names, dev=None, side_by_side: bool = True) -> dict:
+    """Load the chosen checkpoints; a broken one is reported and skipped, the others keep working.
+    ``side_by_side``: a comparison view, limited to ``limits.MODELS`` checkpoints."""
     out = {}
     if not names:
         st.stop()
-    with user_errors():
-        lab.check_models(names)
+    if side_by_side:
+        with user_errors():
+            lab.check_models(names)
     for n in names:
         try:
             out[n] = cached_model(n, dev or device())

@@ -57,9 +57,11 @@ def _layout(fig, title, height=320, **kw):
         title=dict(text=title, font=dict(size=FONT + 3)),
         height=height,
         font=dict(size=FONT),
-        margin=dict(l=60, r=20, t=90, b=50),
+        margin=dict(l=60, r=20, t=70, b=50),
         template="plotly_white",
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0, title=None),
+        # Legend to the right of the plot: it never collides with the title or an axis title, however
+        # many (long) model labels it holds.
+        legend=dict(orientation="v", yanchor="top", y=1, xanchor="left", x=1.02, title=None),
         **kw,
     )
     return fig
@@ -128,7 +130,9 @@ def topk_bars(p_clean, p_adv, k=5, true_label=None) -> go.Figure:
     )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(range=[0, 1], title="probability")
-    return _layout(fig, "Top classes before / after", height=320, barmode="group")
+    _layout(fig, "Top classes before / after", height=320, barmode="group")
+    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0), margin=dict(t=80))
+    return fig
 
 
 def _label(name, labels):
@@ -359,7 +363,7 @@ def transfer_heatmap(t: dict, labels=None) -> go.Figure:
             colorbar=dict(title="acc %"),
         )
     )
-    fig.update_xaxes(title="evaluated on", tickangle=-20)
+    fig.update_xaxes(title="evaluated on", tickangle=-25, automargin=True)
     fig.update_yaxes(title="δ crafted on", autorange="reversed")
     return _layout(fig, f"Transfer at ε = {t['eps255']:g}/255", height=440)
 
@@ -399,7 +403,8 @@ def paired_differences(rows: list[dict]) -> go.Figure:
         "Enlarged map minus its 4×4 baseline (paired on the same images, 95% CI)",
         height=240 + 55 * max(len({r["enlarged"] for r in rows if r["pool"] == p}) for p in pools),
     )
-    fig.update_layout(legend=dict(yanchor="top", y=-0.25), margin=dict(b=110))  # clear of the panel titles
+    # Below the panels: clear of the panel titles.
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.25, x=0, xanchor="left"), margin=dict(b=110))
     return fig
 
 

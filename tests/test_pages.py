@@ -113,6 +113,17 @@ def test_pooling_lab_synthetic_slider_moves_the_marker_without_model_work(monkey
     assert marker["x"] == [256, 256]
 
 
+def test_pooling_lab_across_the_whole_zoo_is_not_limited_to_four(monkeypatch):
+    monkeypatch.setattr(zoo, "PRETRAINED_DIR", ROOT / "pretrained")
+    at = run_page("pages/3_Pooling_lab.py", {"pool_view": "Across the zoo", "pool_n": "4"})
+    assert_clean(at)
+    at.button(key="zoo_go").click().run()
+    assert_clean(at)
+    rows = at.dataframe[0].value
+    assert len(rows) == len(zoo.list_checkpoints()) > 4
+    assert "avg ‖Δa‖/‖ΔZ‖" in rows.columns and not any(c.startswith("delta_") for c in rows.columns)
+
+
 def test_pooling_lab_one_model_view():
     at = run_page("pages/3_Pooling_lab.py", {"pool_view": "One model", "pool_n": "4"})
     assert_clean(at)
@@ -318,3 +329,15 @@ def test_upload_mode_without_file_keeps_the_other_settings():
     at.radio(key="img_source").set_value("Bundled CIFAR-10 sample").run()
     assert_clean(at)
     assert at.slider(key="eps").value == 4.0 and len([m for m in at.metric if m.label == "Attack"]) == 3
+
+
+def test_already_wrong_is_explained_with_a_one_click_switch(monkeypatch):
+    monkeypatch.setattr(zoo, "PRETRAINED_DIR", ROOT / "pretrained")
+    at = run_page("pages/1_Attack_lab.py", {"sample_id": "0"})  # image 0: all three default models are wrong
+    verdicts = [m.value for m in at.metric if m.label == "Attack"]
+    assert "already wrong" in verdicts
+    assert any("nothing left for the attack" in i.value for i in at.info)
+    at.button(key="to_correct").click().run()
+    assert_clean(at)
+    assert at.session_state["sample_id"] > 0
+    assert "already wrong" not in [m.value for m in at.metric if m.label == "Attack"]
