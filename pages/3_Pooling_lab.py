@@ -84,7 +84,9 @@ elif view == "One model":
     st.caption(
         f"Measured live on {n} bundled images, each attacked (PGD-10) on this model. The model itself uses "
         f"{ui.card(name)['spec']['pool']} pooling; both poolings are applied to its same layer4 output. "
-        "Real perturbations are partly coherent, so the measured ratio sits between the bound and 1."
+        "Divided by ‖ΔZ‖_F, average pooling lies between 1/(HW) (a change independent at every position) and "
+        "the bound 1/√(HW) (the same change everywhere): where the measurement sits says how coherent real "
+        "perturbations are. Max pooling of the same maps passes more."
     )
 else:
     n = st.session_state.get("pool_n", 16)
@@ -92,7 +94,9 @@ else:
     names = ui.checkpoints()[: 4 * int(L.MODELS.hi)]
     st.caption(
         f"Each checkpoint, its own PGD-10 perturbations at ε = {eps:g}/255, on the same {n} bundled images "
-        "(change both on the “One model” view)."
+        "(change both on the “One model” view). Both ratios are divided by ‖ΔZ‖_F, which itself grows with the "
+        "map, so max pooling falls with H·W here too: compare avg with max at the same size, and avg with its "
+        "bound — the Synthetic maps view explains the scale."
     )
     if ui.on_demand(
         f"Measure {len(names)} checkpoints",
