@@ -104,7 +104,7 @@ else:
         (tuple(names), n, eps),
         help="One PGD-10 attack per checkpoint: a few seconds each on CPU.",
     ):
-        with ui.user_errors():
+        with ui.user_errors(), st.spinner(f"PGD-10 and pooling on {len(names)} checkpoints…"):
             names = list(ui.models(names, side_by_side=False))
             points = ui.pooling(names, n, eps)
         ui.chart(viz.ratio_vs_size(points, ui.labels(names)), "zoo_ratio")

@@ -265,6 +265,48 @@ def synthetic_pooling(rows: list[dict], current: dict | None = None, normalised:
     return _layout(fig, title, height=420)
 
 
+def pooling_vs_bound(points: list[dict], labels=None) -> go.Figure:
+    """Per model: ‖Δ pooled‖/‖ΔZ‖_F of average pooling, its bound 1/√(HW), and max pooling of the same maps."""
+    names = [f"{_label(p['checkpoint'], labels)} ({p['H']}×{p['W']})" for p in points]
+    series = (
+        ("ratio_avg", "average pooling (measured)", PALETTE[0], ""),
+        ("bound_avg", "bound 1/√(HW)", GREY, "/"),
+        ("ratio_max", "max pooling (measured)", PALETTE[1], "x"),
+    )
+    fig = go.Figure(
+        [
+            go.Bar(
+                name=label,
+                x=names,
+                y=[p[key] for p in points],
+                marker_color=color,
+                marker_pattern_shape=shape,
+                text=[f"{p[key]:.3f}" for p in points],
+                textposition="outside",
+            )
+            for key, label, color, shape in series
+        ]
+    )
+    fig.update_yaxes(title="‖Δ pooled‖ / ‖ΔZ‖_F", range=[0, 1.2 * max(p["ratio_max"] for p in points)])
+    return _layout(fig, "Real pre-pool maps: measured beside the bound", height=420, barmode="group")
+
+
+def cost_bars(rows: list[dict]) -> go.Figure:
+    """Multiply-adds per image (from the cards), with parameters and the ratio to the first row as text."""
+    base = rows[0]["macs"]
+    fig = go.Figure(
+        go.Bar(
+            x=[r["label"] for r in rows],
+            y=[r["macs"] / 1e6 for r in rows],
+            marker_color=PALETTE[0],
+            text=[f"×{r['macs'] / base:.1f} · {r['params'] / 1e6:.3f} M params" for r in rows],
+            textposition="outside",
+        )
+    )
+    fig.update_yaxes(title="multiply-adds per image (millions)", range=[0, 1.25 * max(r["macs"] for r in rows) / 1e6])
+    return _layout(fig, "What the larger map costs (from the cards)", height=400)
+
+
 def ratio_vs_size(points: list[dict], labels=None) -> go.Figure:
     """Across checkpoints: measured ratio ‖Δ pooled‖/‖ΔZ‖_F vs H·W of each model's own pre-pool maps,
     with the 1/√(HW) bound. Points at the same map size are spread slightly sideways to stay visible."""

@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("RCM_SCREENSHOTS", ROOT / "artifacts" / "screenshots"))
-PAGES = ["", "Attack_lab", "Feature_map_energy", "Pooling_lab", "Robustness_curves", "Model_zoo"]
+PAGES = ["", "Lesson", "Attack_lab", "Feature_map_energy", "Pooling_lab", "Robustness_curves", "Model_zoo"]
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -121,6 +121,7 @@ def assert_healthy(page, name):
 # One interaction per page: what a user does first after the page opens.
 INTERACTIONS = {
     "": ("open the Model zoo from the page list", lambda p: p.get_by_role("link", name="Model zoo:").click()),
+    "Lesson": ("next step", lambda p: p.get_by_role("button", name="Next ▶").click()),
     "Attack_lab": ("minimal-ε bound, PGD-10", lambda p: p.get_by_role("button", name="Compute").click()),
     "Feature_map_energy": ("shared-δ toggle", lambda p: p.get_by_text("Apply one perturbation").click()),
     "Pooling_lab": ("switch to the One model view", lambda p: p.get_by_text("One model", exact=True).click()),
@@ -169,6 +170,20 @@ def test_every_page_timed_with_one_interaction_then_attack_and_uploads(server, t
             )
         (SHOTS / "timings.json").write_text(json.dumps(timings, indent=2))
         print(json.dumps(timings, indent=2))
+
+        # The lesson, step by step, in presentation mode (the step and the mode come from the link).
+        page.goto(f"{server}/Lesson?step=1&present=1")
+        wait_done(page)
+        for k in range(1, 7):
+            body = page.inner_text("body")
+            assert f"{k}. " in body and "What to notice" in body, k
+            assert page.locator('[data-testid="stSidebar"]').is_hidden()
+            assert_healthy(page, f"lesson step {k}")
+            page.screenshot(path=str(SHOTS / f"lesson_step{k}.png"), full_page=True)
+            if k < 6:
+                page.get_by_role("button", name="Next ▶").click()
+                page.wait_for_timeout(300)
+                wait_done(page)
 
         # One attack, chosen through the URL (shareable state), rendered for every model.
         page.goto(f"{server}/Attack_lab?attack=FGSM&eps=4.0&sample_id=12")

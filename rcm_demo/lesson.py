@@ -1,0 +1,133 @@
+"""The guided lesson: six steps from "what is an adversarial example" to "what does the fix cost".
+
+The text is data (``STEPS``); the figures are built by ``viz`` from live computations (``lab``/``probe``)
+and the model cards; ``export_html`` writes the whole lesson, figures included, as one self-contained HTML
+file (plotly.js inlined) so a lecturer can teach without a running server. No Streamlit here.
+"""
+
+from __future__ import annotations
+
+import datetime
+import html
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.offline import get_plotlyjs
+
+from .lab import AttackSettings
+from .probe import SYNTHETIC_KINDS as SYNTHETIC  # noqa: F401  (the perturbation kinds of step 3)
+
+
+@dataclass(frozen=True)
+class Step:
+    short: str  # for the step buttons
+    title: str
+    text: str  # one short paragraph (Markdown)
+    notice: str  # "what to notice"
+    page: str  # the full page that explores it further
+    page_label: str
+
+
+STEPS = (
+    Step(
+        "Adversarial example",
+        "What an adversarial example is",
+        "Take one test image the network classifies correctly and add a perturbation δ that no person would "
+        "notice: every pixel moves by at most ε (here in units of 1/255). PGD searches for the δ that hurts "
+        "the model most. Move ε and watch the prediction.",
+        "At a few /255 the image looks unchanged, yet the prediction flips; the amplified δ is structured, not noise.",
+        "pages/1_Attack_lab.py",
+        "Attack lab",
+    ),
+    Step(
+        "Where δ goes",
+        "Where the perturbation goes",
+        "Follow δ through the network: after every stage, how large is the change of the features relative to "
+        "the features themselves, ‖f(x+δ) − f(x)‖ / ‖f(x)‖?",
+        "The relative change typically grows from a few percent at the input to tens of percent in the last "
+        "stage: the network amplifies δ on its way to the pooled features. Pooling is the last chance to damp it.",
+        "pages/2_Feature_map_energy.py",
+        "Feature-map energy",
+    ),
+    Step(
+        "Pooling argument",
+        "The pooling argument",
+        "The last stage gives maps Z of size C×H×W; global pooling turns each channel into one number. Give "
+        "every position of Z a change of fixed size — what a fixed input δ does to a larger map — and pool. "
+        "Average pooling takes a mean over H·W positions; max pooling reads one position.",
+        "With independent changes, average pooling shrinks like 1/√(HW) (the dashed line) while max pooling "
+        "does not shrink at all. A change that is the same everywhere passes average pooling unchanged.",
+        "pages/3_Pooling_lab.py",
+        "Pooling lab",
+    ),
+    Step(
+        "Real maps",
+        "The same on real maps",
+        "Now the real pre-pool maps of three networks that differ only in the size of that map: the 4×4 "
+        "baseline and its 8×8 twins (stride 1122, or the input upsampled ×2). Each is attacked with PGD-10; "
+        "both poolings are applied to the same maps.",
+        "In the bundled zoo average pooling passes about half of its bound 1/√(HW) (real changes are partly "
+        "coherent), and the bound halves from 4×4 to 8×8; max pooling of the same maps passes several times more.",
+        "pages/3_Pooling_lab.py",
+        "Pooling lab",
+    ),
+    Step(
+        "Robustness?",
+        "Does it buy robustness?",
+        "The model cards hold each checkpoint's accuracy per test image, clean and under attack, so an enlarged "
+        "model can be compared with its 4×4 baseline on exactly the same images. Points are the differences, "
+        "bars their 95% intervals.",
+        "Read the intervals, not the points: where an interval contains 0 the zoo does not show a difference. "
+        "The bundled lite zoo (width 16, 3 epochs) shows a clean-accuracy gain; its robust differences are too "
+        "small to resolve — the paper's claim is about paper-size training.",
+        "pages/5_Model_zoo.py",
+        "Model zoo",
+    ),
+    Step(
+        "Cost",
+        "What it costs",
+        "Both fixes add no parameters: they change where the network computes, not what it learns. They do "
+        "change how much it computes, because every later layer runs on a larger map.",
+        "Parameters are equal; multiply-adds grow about 3.2× (strides 1122) and 4× (upsampling ×2), and so "
+        "does the time per image.",
+        "pages/4_Robustness_curves.py",
+        "Robustness curves",
+    ),
+)
+
+
+def attack_settings(eps255: float) -> AttackSettings:
+    """The lesson's attack: PGD-10 (L∞, step 2.5·ε/10, seed 0) at ``eps255``/255."""
+    return AttackSettings(attack="PGD-L∞", eps_input=float(eps255), steps=10)
+
+
+def step_index(step: int) -> int:
+    """1-based step number (as in the link) -> index into ``STEPS``; ValueError outside 1..len(STEPS)."""
+    if not 1 <= int(step) <= len(STEPS):
+        raise ValueError(f"the lesson has steps 1 to {len(STEPS)}, got {step}")
+    return int(step) - 1
+
+
+def export_html(figures: dict[int, list[go.Figure]], notes: dict[int, str] | None = None) -> str:
+    """The whole lesson as one self-contained HTML page: every step's text, its figures (interactive,
+    plotly.js inlined once, so it works offline) and an optional note per step (e.g. what was computed)."""
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>rcm-demo lesson</title>",
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;font-size:18px;line-height:1.5}"
+        "h2{margin-top:2em}.notice{background:#eef5fb;padding:.6em 1em;border-left:4px solid #0072B2}"
+        ".note{color:#666;font-size:14px}</style>",
+        f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>",
+        "<h1>Feature-map size and adversarial robustness — a lesson</h1>",
+        f"<p class='note'>Exported from rcm-demo on {datetime.date.today().isoformat()}. Figures are computed by "
+        "the lab from its bundled models and their cards.</p>",
+    ]
+    for i, step in enumerate(STEPS):
+        parts.append(f"<h2>{i + 1}. {html.escape(step.title)}</h2><p>{html.escape(step.text)}</p>")
+        for fig in figures.get(i, []):
+            parts.append(pio.to_html(fig, full_html=False, include_plotlyjs=False))
+        parts.append(f"<p class='notice'><b>What to notice:</b> {html.escape(step.notice)}</p>")
+        if notes and notes.get(i):
+            parts.append(f"<p class='note'>{html.escape(notes[i])}</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

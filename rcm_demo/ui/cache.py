@@ -1,0 +1,284 @@
+"""Cached access to the zoo, the bundled sample and every computation a page shows. Results are keyed by
+cheap values (checkpoint names and file stamps, image ids, settings, seed, device); the tensors passed
+as ``_x``/``_y`` are determined by the image key and not hashed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from .. import lab, lesson, metrics, probe, viz, zoo, zoo_table
+from ..data import decode_image, fixed_subset, load_sample
+from ..zoo import CheckpointError, default_checkpoints, get_checkpoint, load_model, scan_checkpoints
+from .frame import device, progress_bar, user_errors
+
+
+# ----------------------------------------------------------------------------- the zoo, cached
+def _stamp(name: str) -> tuple:
+    """Size and mtime of the card and the weights: a checkpoint rewritten on disk is loaded (and verified) anew."""
+    out = []
+    for suffix in (".json", ".safetensors"):
+        try:
+            s = (zoo.PRETRAINED_DIR / f"{name}{suffix}").stat()
+            out += [s.st_size, s.st_mtime_ns]
+        except OSError:
+            out += [None, None]
+    return tuple(out)
+
+
+def _dir_stamp() -> tuple:
+    try:
+        d = zoo.PRETRAINED_DIR
+        return (str(d), *sorted((p.name, p.stat().st_mtime_ns) for p in d.glob("*.json")))
+    except OSError:
+        return ()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _scan(directory: str, stamp: tuple):
+    return scan_checkpoints(Path(directory))
+
+
+def checkpoints() -> list[str]:
+    return _scan(str(zoo.PRETRAINED_DIR), _dir_stamp())[0]
+
+
+def checkpoint_problems() -> dict[str, str]:
+    return _scan(str(zoo.PRETRAINED_DIR), _dir_stamp())[1]
+
+
+def card(name: str) -> dict:
+    return _card(name, _stamp(name))
+
+
+@st.cache_data(show_spinner=False)
+def _card(name: str, stamp: tuple) -> dict:
+    return get_checkpoint(name).meta
+
+
+def label(name: str) -> str:
+    """Short human name of a checkpoint, from its card."""
+    return _label(name, _stamp(name))
+
+
+@st.cache_data(show_spinner=False)
+def _label(name: str, stamp: tuple) -> str:
+    return get_checkpoint(name).label
+
+
+def labels(names) -> dict[str, str]:
+    return {n: label(n) for n in names}
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=32)
+def _load(name: str, dev: str, stamp: tuple):
+    return load_model(name, device=dev)
+
+
+def cached_model(name: str, dev: str):
+    """A shared, read-only model (never mutated: attacks and probes leave models as they are)."""
+    return _load(name, dev, _stamp(name))
+
+
+def models(names, dev=None, side_by_side: bool = True) -> dict:
+    """Load the chosen checkpoints; a broken one is reported and skipped, the others keep working.
+    ``side_by_side``: a comparison view, limited to ``limits.MODELS`` checkpoints."""
+    out = {}
+    if not names:
+        st.stop()
+    if side_by_side:
+        with user_errors():
+            lab.check_models(names)
+    for n in names:
+        try:
+            out[n] = cached_model(n, dev or device())
+        except CheckpointError as e:
+            st.error(f"{e}")
+    if not out:
+        st.info("No usable model selected.")
+        st.stop()
+    return out
+
+
+def default_models(k: int = 3) -> list[str]:
+    """The controlled comparison, chosen from the cards (tier for this device, AT, average pooling)."""
+    return _defaults(k, device(), _dir_stamp())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _defaults(k, dev, stamp):
+    return default_checkpoints(k, dev, zoo.PRETRAINED_DIR)
+
+
+def stamps(names) -> tuple:
+    """Part of every cache key: results of a checkpoint rewritten on disk are not served again."""
+    return tuple(_stamp(n) for n in names)
+
+
+# ----------------------------------------------------------------------------- URL state
+
+
+@st.cache_data(show_spinner=False)
+def sample():
+    s = load_sample()
+    return s.x, s.y
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def decoded_upload(digest: str, data: bytes):
+    return decode_image(data)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _first_correct(names, stamps_, dev, after):
+    xs, ys = sample()
+    found = lab.first_correct(_by_name(names, dev), xs.float() / 255, ys, after)
+    return 0 if found is None else found
+
+
+def first_correct(names, after: int = -1) -> int:
+    """The first bundled image after ``after`` that every model in ``names`` classifies correctly
+    (computed live, cached; image 0 when there is none or no model)."""
+    usable = []
+    for n in names:
+        try:
+            cached_model(n, device())
+            usable.append(n)
+        except CheckpointError:
+            pass  # a broken checkpoint is reported where the page loads its models
+    return _first_correct(tuple(usable), stamps(usable), device(), int(after)) if usable else 0
+
+
+def sample_batch(n: int, seed: int = 0):
+    """The first ``n`` images of a seeded shuffle of the bundled sample (balanced enough for curves)."""
+    xs, ys = sample()
+    with user_errors():
+        idx = fixed_subset(len(ys), int(n), seed)
+    return xs[idx].float() / 255, ys[idx]
+
+
+# ----------------------------------------------------------------------------- cached computations
+
+
+def _by_name(names, dev):
+    return {n: cached_model(n, dev) for n in names}
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _attack_results(names, stamps_, image_key, settings, dev, shared_from, _x, _y):
+    return lab.attack_models(_by_name(names, dev), _x, _y, settings, shared_from)
+
+
+def attack_results(names: tuple, image_key: str, settings: lab.AttackSettings, shared_from=None, _x=None, _y=None):
+    """Cached by cheap values; ``_x``/``_y`` are determined by ``image_key`` and not hashed."""
+    return _attack_results(tuple(names), stamps(names), image_key, settings, device(), shared_from, _x, _y)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _minimal_eps(names, stamps_, image_key, seed, attack, steps, dev, _x, _y):
+    return lab.minimal_eps(_by_name(names, dev), _x, _y, seed, attack=attack, steps=steps)
+
+
+def minimal_eps(names, image_key: str, seed: int, attack: str, steps: int, _x=None, _y=None):
+    return _minimal_eps(tuple(names), stamps(names), image_key, seed, attack, steps, device(), _x, _y)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _eps_layer(name, stamps_, image_key, settings, dev, _x, _y):
+    model = cached_model(name, dev)
+    y = _y if _y is not None else lab.probs(model, _x).argmax(1)
+    return lab.eps_layer_matrix(model, _x, y, settings)
+
+
+def eps_layer(name: str, image_key: str, settings: lab.AttackSettings, _x=None, _y=None):
+    return _eps_layer(name, stamps([name]), image_key, settings, device(), _x, _y)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _pooling(names, stamps_, n, eps255, dev):
+    x, y = sample_batch(n)
+    out = []  # no progress bar in here: a cached function replays its elements on every cache hit
+    for name in names:
+        out += lab.zoo_pooling({name: cached_model(name, dev)}, x, y, eps255=eps255)
+    return out
+
+
+def pooling(names, n: int, eps255: float) -> list[dict]:
+    """Avg-vs-max pooling report of each model's own PGD-10 perturbations of ``n`` bundled images."""
+    return _pooling(tuple(names), stamps(names), int(n), float(eps255), device())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def synthetic_rows(kind: str, sides=(1, 2, 4, 8, 16, 32)) -> list[dict]:
+    return [probe.synthetic_pooling(s, s, kind) for s in sides]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _curves(names, stamps_, n, steps, eps, seed, dev):
+    x, y = sample_batch(n, seed)
+    models_ = _by_name(names, dev)
+    out = lab.robustness_curves(
+        models_, x, y, eps, steps=steps, seed=seed, progress=progress_bar(f"PGD-{steps} on {n} images")
+    )
+    out["transfer"] = lab.transfer_matrix(models_, x, y, eps255=8.0, steps=steps, seed=seed)
+    return out
+
+
+def curves(names, n: int, steps: int, eps: tuple, seed: int) -> dict:
+    return _curves(tuple(names), stamps(names), int(n), int(steps), tuple(eps), int(seed), device())
+
+
+@st.cache_data(show_spinner="Timing forward passes…", max_entries=16, ttl=600)
+def _latency(names, stamps_, dev):
+    return metrics.latency_table(_by_name(names, dev))
+
+
+def latency(names) -> dict[str, dict]:
+    """Median forward latency per model, interleaved between models (cached for 10 minutes)."""
+    return _latency(tuple(names), stamps(names), device())
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def synthetic_point(side: int, kind: str) -> dict:
+    return probe.synthetic_pooling(side, side, kind)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _comparison_rows(stamp):
+    return zoo_table.comparison_rows()
+
+
+def comparison_rows() -> list[dict]:
+    """Paired differences enlarged − baseline from the cards (cached until a card changes)."""
+    return _comparison_rows(_dir_stamp())
+
+
+def cost_rows(names) -> list[dict]:
+    return [{"label": label(n), "macs": card(n)["macs"], "params": card(n)["params"]} for n in names]
+
+
+def lesson_html(trio: list[str], i: int) -> str:
+    """The lesson as one self-contained HTML file, its figures computed (or served from cache) now."""
+    xs, ys = sample()
+    x, y = xs[i : i + 1].float() / 255, ys[i : i + 1]
+    names = labels(trio)
+    r4 = attack_results((trio[0],), f"sample:{i}", lesson.attack_settings(4.0), _x=x, _y=y)[trio[0]]
+    r8 = attack_results((trio[0],), f"sample:{i}", lesson.attack_settings(8.0), _x=x, _y=y)[trio[0]]
+    rows = comparison_rows()
+    figures = {
+        0: [viz.topk_bars(r4["p_clean"], r4["p_adv"], true_label=int(y[0]))],
+        1: [viz.energy_profile({trio[0]: r8["energy"]}, labels=names)],
+        2: [viz.synthetic_pooling(synthetic_rows("noise"), synthetic_point(8, "noise"))],
+        3: [viz.pooling_vs_bound(pooling(trio, 16, 8.0), names)],
+        4: [viz.paired_differences(rows)] if rows else [],
+        5: [viz.cost_bars(cost_rows(trio))],
+    }
+    notes = {
+        0: f"PGD-10 at 4/255 on bundled image #{i}, {names[trio[0]]}.",
+        1: f"PGD-10 at 8/255 on bundled image #{i}.",
+        3: "PGD-10 at 8/255 on 16 bundled images per model.",
+        4: "From the model cards.",
+        5: "From the model cards.",
+    }
+    return lesson.export_html(figures, notes)
