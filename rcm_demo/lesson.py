@@ -36,7 +36,8 @@ STEPS = (
         "Take one test image the network classifies correctly and add a perturbation δ that no person would "
         "notice: every pixel moves by at most ε (here in units of 1/255). PGD searches for the δ that hurts "
         "the model most. Move ε and watch the prediction.",
-        "At a few /255 the image looks unchanged, yet the prediction flips; the amplified δ is structured, not noise.",
+        "At 8/255 the two images look the same to us, yet PGD flips most test images even for this adversarially "
+        "trained model (its card gives the rate); lower ε until it holds. The amplified δ is structured, not noise.",
         "pages/1_Attack_lab.py",
         "Attack lab",
     ),
