@@ -25,7 +25,7 @@ ui.url_state(STATE)
 
 with st.sidebar:
     names = ui.models_ui()
-    x, y, image_label, image_key = ui.image_ui()
+    x, y, image_label, image_key = ui.image_ui(names)
 s = ui.attack_ui()
 if x is None:
     ui.write_url(STATE)

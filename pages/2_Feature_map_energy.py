@@ -23,7 +23,7 @@ ui.url_state(STATE)
 
 with st.sidebar:
     names = ui.models_ui()
-    x, y, image_label, image_key = ui.image_ui()
+    x, y, image_label, image_key = ui.image_ui(names)
 s = ui.attack_ui()
 shared = st.toggle(
     "Apply one perturbation, crafted on the first model, to all models",

@@ -143,6 +143,17 @@ def first_correct(models: dict, x, y, after: int = -1, chunk: int = 16) -> int |
     return None
 
 
+def attack_flips(model, x, y, s: AttackSettings) -> torch.Tensor:
+    """(N,) bool on the CPU: the model is wrong on the attacked image (including images already wrong)."""
+    return ~clean_correct(model, run(model, x, y, s), y)
+
+
+def disagreements(held: list[torch.Tensor]) -> list[int]:
+    """Indices where some models hold and others do not (``held``: one (N,) bool tensor per model)."""
+    h = torch.stack(held)
+    return [int(i) for i in (h.any(0) & ~h.all(0)).nonzero().flatten()]
+
+
 def attack_models(
     models: dict, x, y, s: AttackSettings, shared_from: str | None = None, with_probe: bool = True
 ) -> dict[str, dict]:

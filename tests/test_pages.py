@@ -391,3 +391,21 @@ def test_lesson_step_and_presentation_come_from_the_link_and_export_is_self_cont
 
     html = ui.lesson_html(zoo.list_checkpoints()[:3], 0)
     assert all(s.title in html for s in lesson.STEPS) and "Plotly.newPlot" in html and "<script src=" not in html
+
+
+def test_surprise_me_picks_an_image_the_models_disagree_on(monkeypatch):
+    monkeypatch.setattr(zoo, "PRETRAINED_DIR", ROOT / "pretrained")
+    at = run_page("pages/1_Attack_lab.py")
+    before = at.session_state["sample_id"]
+    at.button(key="surprise").click().run()
+    assert_clean(at)
+    assert at.session_state["sample_id"] != before
+    verdicts = [m.value for m in at.metric if m.label == "Attack"]
+    assert "held" in verdicts and set(verdicts) - {"held"}, verdicts  # the models disagree under PGD-10 at 8/255
+
+
+def test_disagreements_and_marks_helpers():
+    from rcm_demo import lab
+
+    held = [torch.tensor([True, False, True, False]), torch.tensor([True, False, False, True])]
+    assert lab.disagreements(held) == [2, 3]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
+import torch
 
 from .. import lab, lesson, metrics, probe, viz, zoo, zoo_table
 from ..data import decode_image, fixed_subset, load_sample
@@ -282,3 +283,36 @@ def lesson_html(trio: list[str], i: int) -> str:
         5: "From the model cards.",
     }
     return lesson.export_html(figures, notes)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _correct_marks(names, stamps_, dev, ids):
+    xs, ys = sample()
+    idx = list(ids)
+    ok = [lab.clean_correct(cached_model(n, dev), xs[idx].float() / 255, ys[idx]) for n in names]
+    return {j: "".join("✓" if o[k] else "✗" for o in ok) for k, j in enumerate(idx)}
+
+
+def correct_marks(names: tuple, ids: tuple) -> dict[int, str]:
+    """Per bundled image id, one mark per model: ✓ classified correctly (clean), ✗ not (live, cached)."""
+    try:
+        return _correct_marks(names, stamps(names), device(), ids)
+    except CheckpointError:
+        return {j: "" for j in ids}  # a broken checkpoint is reported where the page loads its models
+
+
+@st.cache_data(show_spinner="Searching for an image the models disagree on…", max_entries=64)
+def _disagreement(names, stamps_, dev, draw):
+    xs, ys = sample()
+    g = torch.Generator().manual_seed(draw)
+    idx = torch.randperm(len(ys), generator=g)[:32]
+    x, y = xs[idx].float() / 255, ys[idx]
+    held = [~lab.attack_flips(cached_model(n, dev), x, y, lab.pgd_settings(8.0)) for n in names]
+    found = lab.disagreements(held)
+    return int(idx[found[0]]) if found else None
+
+
+def disagreement(names: tuple, draw: int) -> int | None:
+    """A bundled image (from a seeded draw of 32) on which the models disagree under PGD-10 at 8/255:
+    some hold, some are fooled or already wrong. None if the draw has none."""
+    return _disagreement(tuple(names), stamps(names), device(), int(draw))

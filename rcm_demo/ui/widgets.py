@@ -10,7 +10,16 @@ from .. import lab
 from .. import limits as L
 from ..attacks import ATTACKS
 from ..data import CLASSES
-from .cache import checkpoints, decoded_upload, default_models, first_correct, label, sample
+from .cache import (
+    checkpoints,
+    correct_marks,
+    decoded_upload,
+    default_models,
+    disagreement,
+    first_correct,
+    label,
+    sample,
+)
 from .frame import user_errors
 from .state import UrlKey, flag, in_range, one_of
 
@@ -126,8 +135,10 @@ def image_state(default_models_: list[str]) -> dict[str, UrlKey]:
 IMAGE_SOURCES = ("Bundled CIFAR-10 sample", "Upload")
 
 
-def image_ui(key="sample_id"):
-    """Gallery of the bundled sample (filter by class) or an upload.
+def image_ui(names=(), key="sample_id"):
+    """Gallery of the bundled sample (filter by class; under each thumbnail one mark per selected model:
+    ✓ classified correctly, ✗ not — computed live) or an upload; "Surprise me" picks an image on which
+    the selected models disagree under PGD-10 at 8/255.
 
     Returns (x (1, 3, 32, 32), y (1,) or None for uploads, a label, a cheap cache key); x is None while
     there is no usable upload (the page renders its other controls, then stops), so widget state survives."""
@@ -152,9 +163,27 @@ def image_ui(key="sample_id"):
         st.session_state[key] = ids[0]
     i = st.select_slider("Sample image", ids, key=key, format_func=lambda i: f"#{i} {CLASSES[int(ys[i])]}")
     shown = ids[ids.index(i) : ids.index(i) + 12]
-    st.image([xs[j].permute(1, 2, 0).numpy() for j in shown], caption=[f"#{j}" for j in shown], width=40)
+    marks = correct_marks(tuple(names), tuple(shown)) if names else {j: "" for j in shown}
+    st.image([xs[j].permute(1, 2, 0).numpy() for j in shown], caption=[f"#{j} {marks[j]}" for j in shown], width=44)
+    if names:
+        st.caption("Marks: one per selected model, in order — ✓ right, ✗ wrong on the clean image.")
+        st.button(
+            "Surprise me",
+            key="surprise",
+            on_click=_surprise,
+            args=(tuple(names), key),
+            help="An image where the selected models disagree under PGD-10 at 8/255 (searched live).",
+        )
     text = f"sample #{i} ({CLASSES[int(ys[i])]})"
     return xs[i : i + 1].float() / 255, ys[i : i + 1], text, f"sample:{i}"
+
+
+def _surprise(names, key):
+    found = disagreement(names, int(st.session_state.get("surprise_n", 0)))
+    st.session_state["surprise_n"] = int(st.session_state.get("surprise_n", 0)) + 1
+    if found is not None:
+        st.session_state["img_source"], st.session_state["class_filter"] = IMAGE_SOURCES[0], "all"
+        st.session_state[key] = found
 
 
 def switch_to_correct_ui(names, key="sample_id"):
