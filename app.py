@@ -42,7 +42,7 @@ if names:
         "All numbers come from the model cards, written by `python -m rcm_demo.evaluate` "
         "(± is one binomial standard error)."
     )
-    rows = zoo_table.comparison_rows()
+    rows = ui.comparison_rows()
     if rows:
         ui.chart(viz.paired_differences(rows), "paired")
         st.caption(

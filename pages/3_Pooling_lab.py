@@ -38,7 +38,7 @@ if view == "Synthetic maps":  # pure tensor arithmetic: a slider move costs mill
         captions=list(probe.SYNTHETIC_KINDS.values()),
     )
     side = k2.slider("Map side (H = W)", 1, 32, key="syn_side")
-    rows, cur = ui.synthetic_rows(kind), probe.synthetic_pooling(side, side, kind)
+    rows, cur = ui.synthetic_rows(kind), ui.synthetic_point(side, kind)
     m1, m2, m3 = st.columns(3)
     m1.metric("average pooling", f"{cur['pooled_avg']:.4f}", help="‖Δ avg-pooled‖ / ‖ΔZ per position‖")
     m2.metric("max pooling", f"{cur['pooled_max']:.4f}", help="‖Δ max-pooled‖ / ‖ΔZ per position‖")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from rcm_demo import metrics, ui, viz, zoo_table
+from rcm_demo import ui, viz, zoo_table
 
 ui.page_header(
     "Model zoo",
@@ -21,7 +21,7 @@ ui.url_state(STATE)
 
 st.subheader("Comparison (from the cards)")
 st.dataframe(zoo_table.zoo_rows(names), hide_index=True, width="stretch")
-rows = zoo_table.comparison_rows()
+rows = ui.comparison_rows()
 if rows:
     st.subheader("Enlarged map minus its 4×4 baseline")
     ui.chart(viz.paired_differences(rows), "paired")
@@ -52,7 +52,8 @@ with left:
     st.json(meta["spec"])
     st.markdown("**Map size per stage** (live, from the spec)")
     with ui.user_errors():
-        shapes = metrics.stage_shapes(ui.models([name])[name])
+        ui.models([name])  # a broken checkpoint is reported here
+        shapes = ui.stage_shapes(name)
     st.dataframe([{"stage": k, "shape": " × ".join(map(str, v))} for k, v in shapes.items()], hide_index=True)
 with right:
     st.markdown("**Metrics** (from the card)")

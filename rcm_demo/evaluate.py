@@ -28,10 +28,11 @@ import torch
 from . import attacks as A
 from .data import fixed_subset, load_cifar10, load_sample
 from .lab import zoo_pooling
-from .metrics import binomial_se, pack_bits, robust_correct
+from .metrics import binomial_se, latency_table, pack_bits, robust_correct
 from .train import Progress
+from .viz import paired_differences
 from .zoo import CheckpointError, get_checkpoint, list_checkpoints, load_model, scan_checkpoints, write_card
-from .zoo_table import comparisons_markdown, metric_cell
+from .zoo_table import comparison_rows, comparisons_markdown, metric_cell
 
 EPS = 8 / 255
 
@@ -103,6 +104,13 @@ def parse_args(argv=None):
     p.add_argument("--no-update-cards", action="store_true")
     p.add_argument("--table", action="store_true", help="print the markdown table from the cards and exit")
     p.add_argument(
+        "--report",
+        action="store_true",
+        help="print the reproduction report from the cards (paired "
+        "differences with 95%% intervals, params, MACs, measured latency) and exit",
+    )
+    p.add_argument("--report-figure", default="", help="with --report: also write the differences figure here (HTML)")
+    p.add_argument(
         "--pooling",
         action="store_true",
         help="print avg-vs-max pooling ratios of every checkpoint "
@@ -122,6 +130,9 @@ def main(argv=None):
     args = parse_args(argv)
     if args.table:
         print(results_table())
+        return
+    if args.report:
+        print(report(args.report_figure))
         return
     if args.pooling:
         print(pooling_table(min(args.n, 500), args.seed))
@@ -219,6 +230,49 @@ def results_table() -> str:
             f"{metric_cell(mets.get('autoattack'))} |"
         )
     return "\n".join(lines) + "\n\n" + comparisons_markdown()
+
+
+def verdict(lo: float, hi: float) -> str:
+    """What a 95% interval of an enlarged-minus-baseline difference says."""
+    if lo == hi == 0:
+        return "identical on every image"
+    if lo > 0:
+        return "gain (interval above 0)"
+    if hi < 0:
+        return "loss (interval below 0)"
+    return "not resolved (interval contains 0)"
+
+
+def report(figure_path: str = "") -> str:
+    """The reproduction report, from the cards: for each enlarged model and its 4x4 baseline (same tier,
+    pooling, recipe, seed), paired differences per metric with 95% intervals and what they say; parameters,
+    MACs and a latency measured now on this machine (interleaved, one image, indicative)."""
+    rows = comparison_rows()
+    if not rows:
+        return "No enlarged/baseline pairs with metrics on the same images in the cards."
+    lines = [
+        "| enlarged | baseline | tier | params | MACs | latency (ms, this machine) | metric | Δ points [95% CI] "
+        "| n | reading |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    lat_cache: dict[tuple, dict] = {}
+    for r in rows:
+        a, b = get_checkpoint(r["a"]), get_checkpoint(r["b"])
+        key = (r["a"], r["b"])
+        if key not in lat_cache:
+            lat_cache[key] = latency_table({r["a"]: load_model(r["a"]), r["b"]: load_model(r["b"])})
+        lat = lat_cache[key]
+        params = "equal" if a.meta["params"] == b.meta["params"] else f"{a.meta['params']:,} vs {b.meta['params']:,}"
+        lines.append(
+            f"| {r['enlarged']} | {r['baseline']} | {r['tier']} | {params} | ×{r['mac_ratio']:.2f} | "
+            f"{lat[r['a']]['median_ms']:.1f} vs {lat[r['b']]['median_ms']:.1f} | {r['metric_label']} | "
+            f"{100 * r['diff']:+.1f} [{100 * r['lo']:+.1f}, {100 * r['hi']:+.1f}] | {r['n']} | "
+            f"{verdict(r['lo'], r['hi'])} |"
+        )
+    if figure_path:
+        paired_differences(rows).write_html(figure_path, include_plotlyjs=True)
+    data = sorted({get_checkpoint(r["a"]).meta["metrics"][r["metric"]]["dataset"] for r in rows})
+    return "\n".join(lines) + "\n\nData: " + "; ".join(data) + ". Differences are paired per test image."
 
 
 def pooling_table(n: int, seed: int = 0) -> str:

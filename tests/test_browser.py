@@ -60,6 +60,9 @@ def server(tmp_path_factory):
             "127.0.0.1",
             "--browser.gatherUsageStats",
             "false",
+            # No file watcher: an edit to the tree during the run must not put up a "source changed" banner.
+            "--server.fileWatcherType",
+            "none",
         ],
         cwd=ROOT,
         env=env,

@@ -156,7 +156,7 @@ def test_evaluate_updates_cards(tiny_folder, tmp_path, monkeypatch, capsys):
     assert "resnet18w4_s1222_x1_avg.std" in evaluate.results_table()
 
 
-def test_paired_differences_from_correctness_bits(tiny_folder, tmp_path, monkeypatch):
+def test_paired_differences_from_correctness_bits(tiny_folder, tmp_path, monkeypatch, capsys):
     from rcm_demo import zoo_table
 
     for strides in ("1222", "1122"):
@@ -168,6 +168,10 @@ def test_paired_differences_from_correctness_bits(tiny_folder, tmp_path, monkeyp
     ma, mb = (zoo.get_checkpoint(n).meta["metrics"]["clean"]["value"] for n in (a, b))
     assert r["n"] == 16 and r["diff"] == pytest.approx(ma - mb, abs=1e-6) and r["se"] >= 0
     assert zoo_table.paired_difference(a, b, "autoattack") is None  # not measured
+    evaluate.main(["--report", "--report-figure", str(tmp_path / "fig.html")])
+    out = capsys.readouterr().out
+    assert "8×8 strides 1122 · standard · avg" in out and "| clean |" in out and "95% CI" in out
+    assert any(w in out for w in ("gain", "loss", "not resolved", "identical")) and (tmp_path / "fig.html").exists()
 
 
 def test_pooling_table(tiny_folder, tmp_path, monkeypatch, capsys):

@@ -316,3 +316,13 @@ def disagreement(names: tuple, draw: int) -> int | None:
     """A bundled image (from a seeded draw of 32) on which the models disagree under PGD-10 at 8/255:
     some hold, some are fooled or already wrong. None if the draw has none."""
     return _disagreement(tuple(names), stamps(names), device(), int(draw))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _stage_shapes(name, stamp, dev):
+    return metrics.stage_shapes(cached_model(name, dev))
+
+
+def stage_shapes(name: str) -> dict:
+    """Output shape of every named stage for one 32×32 input (live from the model, cached)."""
+    return _stage_shapes(name, _stamp(name), device())
