@@ -132,6 +132,7 @@ def pgd(
     targeted=False,
     generator=None,
     precision="auto",
+    init=None,
 ):
     """Projected gradient ascent on ``loss`` within the ``norm`` ball (Madry et al.).
 
@@ -140,6 +141,8 @@ def pgd(
     reads ``y`` as the target classes. ``loss``: "ce", "cw" (margin: CW-L∞) or "kl" (TRADES: KL from
     the clean prediction; ``y`` is unused). ``random_start``: True (uniform in the ball), False (start
     at x: FGSM when steps=1 and alpha=eps) or "normal" (x + 0.001·N(0, 1), TRADES's start).
+    ``init``: a starting δ (N, C, H, W) used instead of drawing one (``start_delta`` draws it; a batch
+    of several requests concatenates their own starts, so each gets the start it would get alone).
     """
     _validate(x, y, eps, steps, norm)
     if loss not in LOSSES:
@@ -155,16 +158,12 @@ def pgd(
     if loss == "kl":
         with torch.no_grad(), autocast_for(device, precision):
             p_clean = F.softmax(model(x).float(), dim=1)
-    if random_start == "normal":
-        delta = 0.001 * torch.randn(x.shape, generator=gen).to(device)
-    elif random_start and norm == "linf":
-        delta = (torch.rand(x.shape, generator=gen) * 2 - 1).to(device) * eps_t
-    elif random_start:
-        d = torch.randn(x.shape, generator=gen).to(device)
-        r = torch.rand((n, 1, 1, 1), generator=gen).to(device)
-        delta = d / _l2(d) * eps_t * r
+    if init is not None:
+        if init.shape != x.shape:
+            raise ValueError(f"init must have the shape of x {tuple(x.shape)}, got {tuple(init.shape)}")
+        delta = init.detach().to(device, torch.float32)
     else:
-        delta = torch.zeros_like(x)
+        delta = start_delta(x.shape, eps_t, norm, random_start, gen).to(device)
     delta = _project(x, delta, eps_t, norm)
     for _ in range(int(steps)):
         delta.requires_grad_(True)
@@ -175,6 +174,22 @@ def pgd(
             step = grad.sign() if norm == "linf" else grad / _l2(grad)
             delta = _project(x, delta + alpha_t * step, eps_t, norm)
     return (x + delta).clamp_(0, 1).detach()
+
+
+def start_delta(shape, eps_t, norm="linf", random_start=True, generator=None) -> torch.Tensor:
+    """PGD's starting δ on the CPU (then moved): uniform in the L∞ ball, uniform-radius in the L2 ball,
+    0.001·N(0, 1) ("normal", TRADES) or zeros. ``eps_t``: (N, 1, 1, 1) budgets."""
+    gen = generator if generator is not None else torch.Generator().manual_seed(0)
+    eps_t = eps_t.detach().cpu().float()
+    if random_start == "normal":
+        return 0.001 * torch.randn(shape, generator=gen)
+    if random_start and norm == "linf":
+        return (torch.rand(shape, generator=gen) * 2 - 1) * eps_t
+    if random_start:
+        d = torch.randn(shape, generator=gen)
+        r = torch.rand((shape[0], 1, 1, 1), generator=gen)
+        return d / _l2(d) * eps_t * r
+    return torch.zeros(shape)
 
 
 def _project(x, delta, eps_t, norm):
@@ -348,10 +363,21 @@ class Attack:
     cost: str = "fast"
     bound: dict = field(default_factory=dict)  # fixed keyword arguments of this configuration
 
-    def __call__(self, model, x, y, *, eps, steps=None, alpha=None, targeted=False, generator=None, precision="auto"):
+    @property
+    def batchable(self) -> bool:
+        """A ``pgd`` configuration: several requests can share one batched run (``init`` per request)."""
+        return self.fn is pgd
+
+    def __call__(
+        self, model, x, y, *, eps, steps=None, alpha=None, targeted=False, generator=None, precision="auto", init=None
+    ):
         if targeted and not self.targetable:
             raise ValueError(f"{self.label} is untargeted here; switch 'targeted' off or pick a PGD attack")
         kw = dict(self.bound, eps=eps, generator=generator, precision=precision)
+        if init is not None:
+            if not self.batchable:
+                raise ValueError(f"{self.label} takes no starting point")
+            kw["init"] = init
         if self.iterative:
             kw.update(steps=L.STEPS.default if steps is None else int(steps), alpha=alpha)
         if self.targetable:

@@ -167,28 +167,80 @@ def attack_models(
     for name, model in models.items():
         y_m = label(model)
         x_adv = shared if shared is not None else run(model, x, y_m, s)
-        p0, p1 = probs(model, x)[0], probs(model, x_adv)[0]
-        pred0, pred1 = int(p0.argmax()), int(p1.argmax())
-        success = pred1 == s.target if s.targeted else pred1 != int(y_m[0])
-        d = (x_adv - x.to(x_adv.device)).cpu()
-        r = {
-            "x_adv": x_adv.cpu()[0],
-            "delta": d[0],
-            "p_clean": p0,
-            "p_adv": p1,
-            "pred_clean": pred0,
-            "pred_adv": pred1,
-            "success": bool(success),
-            "clean_correct": y is None or pred0 == int(y[0]),
-            "linf255": d.abs().max().item() * 255,
-            "l2": d.flatten().norm().item(),
-        }
-        if with_probe:
-            r["energy"] = probe.layer_energy(model, x, x_adv)
-            r["spatial"] = probe.spatial_energy(model, x, x_adv)
-            r["pooling"] = probe.pooling_report(model, x, x_adv)
-        out[name] = r
+        out[name] = _result(model, x, y, y_m, x_adv, s, with_probe)
     return out
+
+
+def _attack_labels(y_m, s: AttackSettings):
+    return torch.full_like(y_m, s.target) if s.targeted else y_m
+
+
+def _result(model, x, y, y_m, x_adv, s: AttackSettings, with_probe=True, p0=None, p1=None, probed=None) -> dict:
+    """What the Attack lab shows for one image and one model."""
+    p0 = probs(model, x)[0] if p0 is None else p0
+    p1 = probs(model, x_adv)[0] if p1 is None else p1
+    pred0, pred1 = int(p0.argmax()), int(p1.argmax())
+    success = pred1 == s.target if s.targeted else pred1 != int(y_m[0])
+    d = (x_adv - x.to(x_adv.device)).cpu()
+    r = {
+        "x_adv": x_adv.cpu()[0],
+        "delta": d[0],
+        "p_clean": p0,
+        "p_adv": p1,
+        "pred_clean": pred0,
+        "pred_adv": pred1,
+        "success": bool(success),
+        "clean_correct": y is None or pred0 == int(y[0]),
+        "linf255": d.abs().max().item() * 255,
+        "l2": d.flatten().norm().item(),
+    }
+    if with_probe:
+        r.update(probed if probed is not None else probe.probe_all(model, x, x_adv)[0])
+    return r
+
+
+def attack_batch(model, xs: list, ys: list, settings: list[AttackSettings]) -> list[dict]:
+    """Several requests (one image each) with the same attack settings but their own seeds, on one
+    model, as one batched attack: each request gets its own random start (from its own seed), so its
+    result is what ``attack_models`` gives for it alone, up to the floating-point effect of the batch
+    size on the model's convolutions. Runs in fp32. Returns one result dict per request."""
+    s0 = settings[0]
+    if any(replace(s, seed=0) != replace(s0, seed=0) for s in settings):
+        raise ValueError("a batch shares one attack setting (all but the seed)")
+    x = torch.cat(xs).float()
+    p0 = probs(model, x)
+    y_m = torch.cat([p0[i : i + 1].argmax(1) if y is None else y for i, y in enumerate(ys)])
+    labels = _attack_labels(y_m, s0)
+    entry = s0.entry
+    if entry.batchable:
+        eps_t = torch.full((1, 1, 1, 1), s0.eps)
+        init = torch.cat(
+            [
+                A.start_delta(
+                    xi.shape, eps_t.expand(xi.shape[0], 1, 1, 1), s0.norm, True, torch.Generator().manual_seed(s.seed)
+                )
+                for xi, s in zip(xs, settings)
+            ]
+        )
+        x_adv = entry(
+            model,
+            x,
+            labels,
+            eps=s0.eps,
+            alpha=s0.alpha,
+            steps=s0.steps,
+            targeted=s0.targeted,
+            precision="fp32",
+            init=init,
+        )
+    else:  # one-step or black-box attacks: one request at a time, exactly as alone
+        x_adv = torch.cat([run(model, xi, y_m[i : i + 1], s) for i, (xi, s) in enumerate(zip(xs, settings))])
+    p1 = probs(model, x_adv)
+    probed = probe.probe_all(model, x, x_adv)
+    return [
+        _result(model, x[i : i + 1], ys[i], y_m[i : i + 1], x_adv[i : i + 1], s0, True, p0[i], p1[i], probed[i])
+        for i in range(x.shape[0])
+    ]
 
 
 def verdict(r: dict) -> str:

@@ -84,6 +84,11 @@ def layer_energy(model, x, x_adv, precision="fp32") -> dict[str, dict[str, float
     each averaged over the batch. Also the input itself under the key ``input``."""
     names = [n for n in PROFILE if n != "logits"]
     clean, adv = features(model, x, names, precision), features(model, x_adv, names, precision)
+    return energy_from(clean, adv, x, x_adv)
+
+
+def energy_from(clean: dict, adv: dict, x, x_adv) -> dict[str, dict[str, float]]:
+    """``layer_energy`` from features already captured (``features`` of x and of x_adv)."""
     d_in = _norms(x_adv.cpu() - x.cpu())
     out = {
         "input": {"relative": (d_in / _norms(x.cpu()).clamp_min(1e-12)).mean().item(), "absolute": d_in.mean().item()}
@@ -100,6 +105,14 @@ def spatial_energy(
     """Per stage an (H, W) map at its native resolution: ||dZ[:, :, h, w]||_2 over channels,
     relative to the mean clean activation norm of that stage, averaged over the batch."""
     clean, adv = features(model, x, names, precision), features(model, x_adv, names, precision)
+    return spatial_from(clean, adv, names)
+
+
+SPATIAL = ("stem", "layer1", "layer2", "layer3", "layer4")
+
+
+def spatial_from(clean: dict, adv: dict, names=SPATIAL) -> dict[str, torch.Tensor]:
+    """``spatial_energy`` from features already captured."""
     maps = {}
     for n in names:
         d = (adv[n] - clean[n]).norm(dim=1)  # (N, H, W)
@@ -136,6 +149,25 @@ def pooling_stats(z: torch.Tensor, z_adv: torch.Tensor) -> dict[str, float]:
         "delta_map": dz.mean().item(),
         "argmax_flip_rate": flips.item(),
     }
+
+
+def probe_all(model, x, x_adv, precision="fp32") -> list[dict]:
+    """Energy, spatial maps and pooling report *per image* of a batch, from one pair of forward passes
+    (what the Attack lab shows for each image; the worker uses it for a batch of sessions' images)."""
+    names = [n for n in PROFILE if n != "logits"]
+    clean, adv = features(model, x, names, precision), features(model, x_adv, names, precision)
+    out = []
+    for i in range(x.shape[0]):
+        c = {k: v[i : i + 1] for k, v in clean.items()}
+        a = {k: v[i : i + 1] for k, v in adv.items()}
+        out.append(
+            {
+                "energy": energy_from(c, a, x[i : i + 1], x_adv[i : i + 1]),
+                "spatial": spatial_from(c, a),
+                "pooling": pooling_stats(c["layer4"], a["layer4"]),
+            }
+        )
+    return out
 
 
 def pooling_report(model, x, x_adv, precision="fp32") -> dict[str, float]:

@@ -8,8 +8,10 @@ from rcm_demo.zoo import ModelSpec
 TINY = ModelSpec(arch="resnet18", width=4)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="session")
 def _few_threads():
+    # Once per run: the model worker's threads may still be finishing a job when the next test starts,
+    # and torch's thread count should not change under a running parallel op.
     torch.set_num_threads(int(os.environ.get("RCM_TEST_THREADS", "2")))
 
 

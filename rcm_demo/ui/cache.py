@@ -4,12 +4,18 @@ as ``_x``/``_y`` are determined by the image key and not hashed."""
 
 from __future__ import annotations
 
+import os
+import time
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
 import streamlit as st
 import torch
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from .. import lab, lesson, metrics, probe, viz, zoo, zoo_table
+from .. import worker as W
 from ..data import decode_image, fixed_subset, load_sample
 from ..zoo import CheckpointError, default_checkpoints, get_checkpoint, load_model, scan_checkpoints
 from .frame import device, progress_bar, user_errors
@@ -134,7 +140,7 @@ def decoded_upload(digest: str, data: bytes):
 @st.cache_data(show_spinner=False, max_entries=256)
 def _first_correct(names, stamps_, dev, after):
     xs, ys = sample()
-    found = lab.first_correct(_by_name(names, dev), xs.float() / 255, ys, after)
+    found = _quick(lab.first_correct, _by_name(names, dev), xs.float() / 255, ys, after)
     return 0 if found is None else found
 
 
@@ -148,7 +154,10 @@ def first_correct(names, after: int = -1) -> int:
             usable.append(n)
         except CheckpointError:
             pass  # a broken checkpoint is reported where the page loads its models
-    return _first_correct(tuple(usable), stamps(usable), device(), int(after)) if usable else 0
+    try:
+        return _first_correct(tuple(usable), stamps(usable), device(), int(after)) if usable else 0
+    except W.Busy:
+        return max(int(after) + 1, 0) % len(sample()[1])  # the lab is busy: the next image, unchecked
 
 
 def sample_batch(n: int, seed: int = 0):
@@ -166,9 +175,88 @@ def _by_name(names, dev):
     return {n: cached_model(n, dev) for n in names}
 
 
+# ----------------------------------------------------------------------------- the model worker
+# All model work goes through one worker per device (rcm_demo.worker): attacks batched across sessions,
+# long jobs in their own lane. RCM_WORKER=0 runs everything in the session's own thread instead (the
+# "before" of bench/load.py).
+USE_WORKER = os.environ.get("RCM_WORKER", "1") != "0"
+
+
+def _owner() -> str:
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "no-session"
+
+
+def _alive(owner: str) -> bool:
+    try:
+        return Runtime.instance().is_active_session(owner)
+    except RuntimeError:  # no runtime: AppTest, scripts
+        return True
+
+
+WAIT_LIMIT_S = 1800  # a job that takes longer than this is reported, not waited for forever
+
+
+def _wait(fut, owner: str, job=None, bar=None):
+    """Wait for a worker result; a session that has closed cancels its waiting jobs instead."""
+    t0 = time.monotonic()
+    while True:
+        try:
+            return fut.result(timeout=0.2)
+        except FutureTimeout:
+            if time.monotonic() - t0 > WAIT_LIMIT_S:
+                raise ValueError(
+                    f"the computation took more than {WAIT_LIMIT_S} s; try fewer images or models"
+                ) from None
+            if bar is not None and job is not None:
+                bar(job.progress)
+            if not _alive(owner):
+                W.get_worker(device()).cancel(owner)
+                raise W.CancelledError("the session closed") from None
+
+
+def _quick(fn, *args, **kwargs):
+    """A few forward passes through the worker's light lane (or directly without a worker)."""
+    if not USE_WORKER:
+        return fn(*args, **kwargs)
+    owner = _owner()
+    return _wait(W.get_worker(device()).quick(fn, *args, owner=owner, **kwargs), owner)
+
+
+def _heavy(fn, *args, text: str | None = None, **kwargs):
+    """A long job through the worker's heavy lane, with a progress bar when ``text`` is given."""
+    bar = progress_bar(text) if text else None
+    if not USE_WORKER:
+        return fn(*args, progress=bar or (lambda f: None), **kwargs)
+    owner = _owner()
+    job = W.get_worker(device()).heavy(fn, *args, owner=owner, **kwargs)
+    out = _wait(job.future, owner, job, bar)
+    if bar:
+        bar(1.0)
+    return out
+
+
+def _no_progress(fn):
+    """Adapt a function without a ``progress`` argument to the heavy lane."""
+
+    def run(*args, progress=None, **kwargs):
+        return fn(*args, **kwargs)
+
+    return run
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
 def _attack_results(names, stamps_, image_key, settings, dev, shared_from, _x, _y):
-    return lab.attack_models(_by_name(names, dev), _x, _y, settings, shared_from)
+    models_ = _by_name(names, dev)
+    if not USE_WORKER:
+        return lab.attack_models(models_, _x, _y, settings, shared_from)
+    if shared_from is not None or settings.entry.cost == "slow":  # not batchable: the heavy lane
+        return _heavy(_no_progress(lab.attack_models), models_, _x, _y, settings, shared_from)
+    lab.check_models(models_)
+    owner = _owner()
+    w = W.get_worker(dev)
+    futures = {n: w.attack(n, m, _x, _y, settings, owner=owner) for n, m in models_.items()}
+    return {n: _wait(f, owner) for n, f in futures.items()}
 
 
 def attack_results(names: tuple, image_key: str, settings: lab.AttackSettings, shared_from=None, _x=None, _y=None):
@@ -178,31 +266,41 @@ def attack_results(names: tuple, image_key: str, settings: lab.AttackSettings, s
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _minimal_eps(names, stamps_, image_key, seed, attack, steps, dev, _x, _y):
-    return lab.minimal_eps(_by_name(names, dev), _x, _y, seed, attack=attack, steps=steps)
+    fn = _no_progress(lab.minimal_eps)
+    return _heavy(fn, _by_name(names, dev), _x, _y, seed, attack=attack, steps=steps)
 
 
 def minimal_eps(names, image_key: str, seed: int, attack: str, steps: int, _x=None, _y=None):
     return _minimal_eps(tuple(names), stamps(names), image_key, seed, attack, steps, device(), _x, _y)
 
 
+def _eps_layer_job(model, x, y, settings):
+    y = y if y is not None else lab.probs(model, x).argmax(1)
+    return lab.eps_layer_matrix(model, x, y, settings)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def _eps_layer(name, stamps_, image_key, settings, dev, _x, _y):
-    model = cached_model(name, dev)
-    y = _y if _y is not None else lab.probs(model, _x).argmax(1)
-    return lab.eps_layer_matrix(model, _x, y, settings)
+    return _heavy(_no_progress(_eps_layer_job), cached_model(name, dev), _x, _y, settings)
 
 
 def eps_layer(name: str, image_key: str, settings: lab.AttackSettings, _x=None, _y=None):
     return _eps_layer(name, stamps([name]), image_key, settings, device(), _x, _y)
 
 
+def _pooling_job(models_, x, y, eps255, progress):
+    out = []
+    for k, (name, model) in enumerate(models_.items()):
+        out += lab.zoo_pooling({name: model}, x, y, eps255=eps255)
+        progress((k + 1) / len(models_))
+    return out
+
+
 @st.cache_data(show_spinner=False, max_entries=128)
 def _pooling(names, stamps_, n, eps255, dev):
     x, y = sample_batch(n)
-    out = []  # no progress bar in here: a cached function replays its elements on every cache hit
-    for name in names:
-        out += lab.zoo_pooling({name: cached_model(name, dev)}, x, y, eps255=eps255)
-    return out
+    # No progress bar in here: a cached function replays its elements on every cache hit.
+    return _heavy(_pooling_job, _by_name(names, dev), x, y, eps255)
 
 
 def pooling(names, n: int, eps255: float) -> list[dict]:
@@ -215,15 +313,18 @@ def synthetic_rows(kind: str, sides=(1, 2, 4, 8, 16, 32)) -> list[dict]:
     return [probe.synthetic_pooling(s, s, kind) for s in sides]
 
 
+def _curves_job(models_, x, y, eps, steps, seed, progress):
+    out = lab.robustness_curves(models_, x, y, eps, steps=steps, seed=seed, progress=lambda f: progress(0.8 * f))
+    out["transfer"] = lab.transfer_matrix(
+        models_, x, y, eps255=8.0, steps=steps, seed=seed, progress=lambda f: progress(0.8 + 0.2 * f)
+    )
+    return out
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def _curves(names, stamps_, n, steps, eps, seed, dev):
     x, y = sample_batch(n, seed)
-    models_ = _by_name(names, dev)
-    out = lab.robustness_curves(
-        models_, x, y, eps, steps=steps, seed=seed, progress=progress_bar(f"PGD-{steps} on {n} images")
-    )
-    out["transfer"] = lab.transfer_matrix(models_, x, y, eps255=8.0, steps=steps, seed=seed)
-    return out
+    return _heavy(_curves_job, _by_name(names, dev), x, y, eps, steps, seed, text=f"PGD-{steps} on {n} images")
 
 
 def curves(names, n: int, steps: int, eps: tuple, seed: int) -> dict:
@@ -289,7 +390,7 @@ def lesson_html(trio: list[str], i: int) -> str:
 def _correct_marks(names, stamps_, dev, ids):
     xs, ys = sample()
     idx = list(ids)
-    ok = [lab.clean_correct(cached_model(n, dev), xs[idx].float() / 255, ys[idx]) for n in names]
+    ok = [_quick(lab.clean_correct, cached_model(n, dev), xs[idx].float() / 255, ys[idx]) for n in names]
     return {j: "".join("✓" if o[k] else "✗" for o in ok) for k, j in enumerate(idx)}
 
 
@@ -297,7 +398,7 @@ def correct_marks(names: tuple, ids: tuple) -> dict[int, str]:
     """Per bundled image id, one mark per model: ✓ classified correctly (clean), ✗ not (live, cached)."""
     try:
         return _correct_marks(names, stamps(names), device(), ids)
-    except CheckpointError:
+    except (CheckpointError, W.Busy):
         return {j: "" for j in ids}  # a broken checkpoint is reported where the page loads its models
 
 
@@ -307,7 +408,7 @@ def _disagreement(names, stamps_, dev, draw):
     g = torch.Generator().manual_seed(draw)
     idx = torch.randperm(len(ys), generator=g)[:32]
     x, y = xs[idx].float() / 255, ys[idx]
-    held = [~lab.attack_flips(cached_model(n, dev), x, y, lab.pgd_settings(8.0)) for n in names]
+    held = [~_heavy(_no_progress(lab.attack_flips), cached_model(n, dev), x, y, lab.pgd_settings(8.0)) for n in names]
     found = lab.disagreements(held)
     return int(idx[found[0]]) if found else None
 
@@ -320,7 +421,7 @@ def disagreement(names: tuple, draw: int) -> int | None:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _stage_shapes(name, stamp, dev):
-    return metrics.stage_shapes(cached_model(name, dev))
+    return _quick(metrics.stage_shapes, cached_model(name, dev))
 
 
 def stage_shapes(name: str) -> dict:

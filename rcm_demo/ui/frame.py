@@ -13,6 +13,7 @@ import streamlit as st
 import torch
 from streamlit.errors import StreamlitPageNotFoundError
 
+from ..worker import Busy
 from ..zoo import CheckpointError
 
 if os.environ.get("RCM_TORCH_THREADS"):
@@ -52,6 +53,9 @@ def user_errors():
     """Show library refusals (bad input, limits, broken checkpoints) as messages, not tracebacks."""
     try:
         yield
+    except Busy:
+        st.warning("The lab is busy: many requests are waiting. Retry in a few seconds.")
+        st.stop()
     except (ValueError, CheckpointError) as e:
         st.error(str(e))
         st.stop()

@@ -1,0 +1,216 @@
+"""One model worker per device: every session's model work goes through it, batched.
+
+Streamlit runs each session in its own thread; without a worker, 30 students' attacks run side by side
+on the same cores and each uses all of them. The worker owns the model work instead:
+
+* **Light lane, batched** (one thread): ``attack(...)`` jobs that share a checkpoint and attack settings
+  (everything but the seed and the image) are gathered for up to ``window_s`` (at most ``max_batch``
+  images) and run as one batched attack (``lab.attack_batch``). Each request keeps its own random start,
+  drawn from its own seeded generator, so it gets the same adversarial image whether it ran alone or in
+  a batch (measured: bitwise equal on CPU; ``tests/test_worker.py`` bounds any difference).
+* **Heavy lane** (a second thread): ``heavy(fn, ...)`` runs long jobs (AutoAttack, robustness curves,
+  zoo-wide measurements) one after another, reporting progress; it never delays the light lane's
+  batches by more than sharing the cores.
+* **Bounded.** At most ``max_pending`` jobs wait; beyond that ``submit`` raises ``Busy`` at once (the
+  UI says "the lab is busy, retry in a few seconds"). ``cancel(owner)`` drops a closed session's jobs.
+* Torch's CPU thread count is set once, when the first worker starts (``threads``, default all cores),
+  not by every session thread.
+
+    w = get_worker("cpu")
+    fut = w.attack(name, model, x, y, settings, owner=session_id)   # concurrent.futures.Future
+    fut.result()   # the dict lab.attack_models gives for that model
+
+No Streamlit here: ``ui`` submits and waits (and cancels when a session ends).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+from collections import deque
+from concurrent.futures import CancelledError, Future
+from dataclasses import dataclass, field, replace
+
+import torch
+
+from . import lab
+
+
+class Busy(RuntimeError):
+    """The worker's queue is full: retry in a few seconds."""
+
+
+@dataclass
+class _Job:
+    owner: str
+    future: Future
+    key: tuple = ()  # batching key (light jobs)
+    payload: dict = field(default_factory=dict)
+    seq: int = 0
+    progress: float = 0.0  # heavy jobs: fraction done, set from the worker thread
+
+
+class ModelWorker:
+    def __init__(self, max_batch: int = 32, window_s: float = 0.02, max_pending: int = 64, threads: int | None = None):
+        self.max_batch, self.window_s, self.max_pending = max_batch, window_s, max_pending
+        self.threads = threads or os.cpu_count() or 1
+        # Once, for all model work of this process (changing it while another thread runs a parallel
+        # torch op is asking for trouble, so only when it differs).
+        if torch.get_num_threads() != self.threads:
+            torch.set_num_threads(self.threads)
+        self._light: deque[_Job] = deque()
+        self._heavy: deque[_Job] = deque()
+        self._cv = threading.Condition()
+        self._seq = itertools.count()
+        self._closed = False
+        self.batches: list[int] = []  # sizes of the light batches run (for tests and benchmarks)
+        self._threads = [
+            threading.Thread(target=self._light_loop, name="rcm-worker-light", daemon=True),
+            threading.Thread(target=self._heavy_loop, name="rcm-worker-heavy", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    # ------------------------------------------------------------------ submitting
+    def _submit(self, job: _Job, lane: deque) -> _Job:
+        with self._cv:
+            if self._closed:
+                raise RuntimeError("the model worker is closed")
+            if len(self._light) + len(self._heavy) >= self.max_pending:
+                raise Busy("the lab is busy, retry in a few seconds")
+            job.seq = next(self._seq)
+            lane.append(job)
+            self._cv.notify_all()
+        return job
+
+    def attack(self, name: str, model, x, y, settings: lab.AttackSettings, owner: str = "") -> Future:
+        """Attack one image (x: (1, 3, H, W); y: (1,) or None = the model's own prediction) with ``settings``
+        on ``model`` (registered under ``name``; with the settings minus the seed, the batching key).
+        The future's result is the per-model dict of ``lab.attack_models``."""
+        key = (name, replace(settings, seed=0), tuple(x.shape[1:]))
+        payload = {"model": model, "x": x.detach().cpu(), "y": None if y is None else y.detach().cpu(), "s": settings}
+        return self._submit(_Job(owner, Future(), key, payload), self._light).future
+
+    def heavy(self, fn, *args, owner: str = "", **kwargs) -> _Job:
+        """Run ``fn(*args, progress=callback, **kwargs)`` in the heavy lane; ``job.progress`` (0..1) follows
+        the callback and ``job.future`` gets the result."""
+        job = _Job(owner, Future(), payload={"fn": fn, "args": args, "kwargs": kwargs})
+        return self._submit(job, self._heavy)
+
+    def quick(self, fn, *args, owner: str = "", **kwargs) -> Future:
+        """A short piece of model work (a few forward passes) in the light lane, not batched."""
+        job = _Job(owner, Future(), key=("quick", next(self._seq)), payload={"fn": fn, "args": args, "kwargs": kwargs})
+        return self._submit(job, self._light).future
+
+    def cancel(self, owner: str) -> int:
+        """Drop the waiting jobs of ``owner`` (a session that closed); returns how many were dropped."""
+        with self._cv:
+            dropped = [j for lane in (self._light, self._heavy) for j in lane if j.owner == owner]
+            for lane in (self._light, self._heavy):
+                kept = [j for j in lane if j.owner != owner]
+                lane.clear()
+                lane.extend(kept)
+        for j in dropped:
+            j.future.cancel()
+        return len(dropped)
+
+    def pending(self) -> int:
+        with self._cv:
+            return len(self._light) + len(self._heavy)
+
+    def close(self):
+        with self._cv:
+            self._closed = True
+            self._cv.notify_all()
+        for t in self._threads:
+            t.join(5)
+
+    # ------------------------------------------------------------------ the lanes
+    def _wait_for(self, lane: deque) -> bool:
+        with self._cv:
+            while not (lane or self._closed):
+                self._cv.wait()
+            return not self._closed
+
+    def _light_loop(self):
+        while self._wait_for(self._light):
+            time.sleep(self.window_s)  # let a few more requests arrive: gather, then run once
+            self._run_light(self._take_batch())
+
+    def _heavy_loop(self):
+        while self._wait_for(self._heavy):
+            with self._cv:
+                job = self._heavy.popleft() if self._heavy else None
+            if job is None or not job.future.set_running_or_notify_cancel():
+                continue
+            p = job.payload
+
+            def progress(frac, job=job):
+                job.progress = float(frac)
+
+            try:
+                job.future.set_result(p["fn"](*p["args"], progress=progress, **p["kwargs"]))
+            except Exception as e:  # noqa: BLE001 - handed to the waiting session, which shows it
+                job.future.set_exception(e)
+
+    def _take_batch(self) -> list[_Job]:
+        with self._cv:
+            if not self._light:
+                return []
+            first = self._light[0]
+            if "fn" in first.payload:  # a quick job runs alone
+                self._light.popleft()
+                return [first] if first.future.set_running_or_notify_cancel() else []
+            batch, rest, n = [], deque(), 0
+            for j in self._light:
+                size = j.payload["x"].shape[0]
+                if j.key == first.key and "fn" not in j.payload and n + size <= self.max_batch:
+                    batch.append(j)
+                    n += size
+                else:
+                    rest.append(j)
+            self._light.clear()
+            self._light.extend(rest)
+        return [j for j in batch if j.future.set_running_or_notify_cancel()]
+
+    def _run_light(self, batch: list[_Job]):
+        if not batch:
+            return
+        if "fn" in batch[0].payload:
+            p = batch[0].payload
+            try:
+                batch[0].future.set_result(p["fn"](*p["args"], **p["kwargs"]))
+            except Exception as e:  # noqa: BLE001 - handed to the waiting session
+                batch[0].future.set_exception(e)
+            return
+        self.batches.append(len(batch))
+        try:
+            outs = lab.attack_batch(
+                batch[0].payload["model"],
+                [j.payload["x"] for j in batch],
+                [j.payload["y"] for j in batch],
+                [j.payload["s"] for j in batch],
+            )
+            for j, out in zip(batch, outs):
+                j.future.set_result(out)
+        except Exception as e:  # noqa: BLE001 - every waiting session gets the error
+            for j in batch:
+                if not j.future.done():
+                    j.future.set_exception(e)
+
+
+_WORKERS: dict[str, ModelWorker] = {}
+_LOCK = threading.Lock()
+
+
+def get_worker(device: str) -> ModelWorker:
+    """The process's worker for ``device`` (created on first use)."""
+    with _LOCK:
+        if device not in _WORKERS:
+            _WORKERS[device] = ModelWorker(threads=int(os.environ.get("RCM_TORCH_THREADS", 0)) or None)
+        return _WORKERS[device]
+
+
+__all__ = ["Busy", "CancelledError", "ModelWorker", "get_worker"]
