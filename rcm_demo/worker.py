@@ -137,7 +137,14 @@ class ModelWorker:
     def _light_loop(self):
         while self._wait_for(self._light):
             time.sleep(self.window_s)  # let a few more requests arrive: gather, then run once
-            self._run_light(self._take_batch())
+            batch = []
+            try:
+                batch = self._take_batch()
+                self._run_light(batch)
+            except Exception as e:  # noqa: BLE001 - the lane must outlive any job; its sessions get the error
+                for j in batch:
+                    if not j.future.done():
+                        j.future.set_exception(e)
 
     def _heavy_loop(self):
         while self._wait_for(self._heavy):
@@ -165,7 +172,7 @@ class ModelWorker:
                 return [first] if first.future.set_running_or_notify_cancel() else []
             batch, rest, n = [], deque(), 0
             for j in self._light:
-                size = j.payload["x"].shape[0]
+                size = 0 if "fn" in j.payload else j.payload["x"].shape[0]  # quick jobs have no image
                 if j.key == first.key and "fn" not in j.payload and n + size <= self.max_batch:
                     batch.append(j)
                     n += size

@@ -316,17 +316,22 @@ def _attack_page_summary(query):
 def test_concurrent_app_sessions_match_alone():
     from concurrent.futures import ThreadPoolExecutor
 
+    from rcm_demo import worker
+
     queries = [
         {"seed": str(k), "eps": str(2.0 + k), "attack": ["PGD-L∞", "CW-L∞", "FGSM"][k % 3], "sample_id": str(10 * k)}
         for k in range(6)
-    ]
+    ] + [{"seed": str(k), "sample_id": str(7 * k)} for k in range(8)]  # same settings: the worker batches these
     alone = [_attack_page_summary(q) for q in queries]
     import streamlit as st
 
     st.cache_data.clear()  # make the concurrent sessions compute, not replay the cache
-    with ThreadPoolExecutor(max_workers=6) as pool:
+    w = worker.get_worker("cpu")
+    before = len(w.batches)
+    with ThreadPoolExecutor(max_workers=len(queries)) as pool:
         together = list(pool.map(_attack_page_summary, queries))
-    assert together == alone
+    assert together == alone  # every session got its own result, as if alone
+    assert max(w.batches[before:]) > 1  # and some of them were computed together
 
 
 def test_upload_mode_without_file_keeps_the_other_settings():

@@ -111,3 +111,27 @@ def test_batch_rejects_mixed_settings(models):
         lab.attack_batch(
             models["a"], [x, x], [None, None], [lab.AttackSettings(eps_input=4), lab.AttackSettings(eps_input=8)]
         )
+
+
+def test_quick_and_attack_jobs_queued_together_all_complete(models):
+    """Regression: a quick job (no image) waiting behind an attack once killed the light lane."""
+    w = ModelWorker(window_s=0.01)
+    release, started = threading.Event(), threading.Event()
+
+    def hold():
+        started.set()
+        release.wait(30)
+        return "held"
+
+    try:
+        first = w.quick(hold)
+        assert started.wait(10)
+        n, x, y, s = requests(1)[0]
+        jobs = [w.attack(n, models[n], x, y, s), w.quick(lambda: "quick"), w.attack(n, models[n], x, y, s)]
+        release.set()
+        assert first.result(timeout=10) == "held"
+        results = [f.result(timeout=60) for f in jobs]
+        assert results[1] == "quick" and torch.equal(results[0]["x_adv"], results[2]["x_adv"])
+    finally:
+        release.set()
+        w.close()
