@@ -7,6 +7,8 @@ server's peak memory.
 
     python bench/load.py --sessions 1 10 20 30 --modes worker direct    # starts its own servers
     python bench/load.py --url http://127.0.0.1:8501 --sessions 1 10    # against a running server
+    RCM_WORKER=1 python bench/load.py --server-only                     # no browser: AppTest sessions in
+    RCM_WORKER=0 python bench/load.py --server-only                     # threads of this process (server cost)
 
 Modes: ``worker`` (the shipped app: one model worker batches all sessions' attacks) and ``direct``
 (RCM_WORKER=0: every session attacks in its own thread, the behaviour before the worker). Only loopback
@@ -134,15 +136,47 @@ def measure(url, sessions, timeout_s, label, pid=None):
     return rows
 
 
+def server_only(sessions, label):
+    """The server's share alone: N AppTest sessions of the Attack lab in threads of this process (no
+    browser rendering on the same cores), each on its own image."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from streamlit.testing.v1 import AppTest
+
+    def one(k):
+        at = AppTest.from_file(str(ROOT / "pages" / "1_Attack_lab.py"), default_timeout=600)
+        at.query_params["sample_id"] = str((3 + 37 * k) % 500)
+        t = time.perf_counter()
+        at.run()
+        return time.perf_counter() - t, not at.exception
+
+    one(499)  # warm-up
+    for n in sessions:
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            res = list(pool.map(one, [1000 * n + k for k in range(n)]))
+        times = sorted(t for t, ok in res if ok)
+        p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+        print(
+            f"| {label} (server only) | {n} | {statistics.median(times):.1f} | {p95:.1f} | "
+            f"{sum(not ok for _, ok in res)} |",
+            flush=True,
+        )
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--url", default="", help="a running server (else one is started per mode)")
     ap.add_argument("--sessions", type=int, nargs="+", default=[1, 10, 20, 30])
     ap.add_argument("--modes", nargs="+", default=["worker", "direct"], choices=["worker", "direct"])
     ap.add_argument("--timeout", type=float, default=240.0, help="seconds per session")
+    ap.add_argument("--server-only", action="store_true", help="AppTest sessions in threads, no browser")
     a = ap.parse_args()
     print(f"{os.cpu_count()} cores; Attack lab default view, one bundled image per session")
     print("| mode | sessions | p50 time to result (s) | p95 (s) | errors |\n|---|---|---|---|---|")
+    if a.server_only:
+        sys.path.insert(0, str(ROOT))
+        server_only(a.sessions, "worker" if os.environ.get("RCM_WORKER", "1") != "0" else "direct")
+        return
     if a.url:
         host = urlparse(a.url).hostname
         if host not in ("127.0.0.1", "localhost", "::1") and not (host or "").startswith("127."):

@@ -25,6 +25,10 @@ from .data import CLASSES
 from .metrics import accuracy
 from .zoo import get_checkpoint
 
+try:  # read once at import: importlib.metadata lookups from many threads at once were seen to fail
+    STREAMLIT_VERSION = importlib.metadata.version("streamlit")
+except importlib.metadata.PackageNotFoundError:
+    STREAMLIT_VERSION = "not installed"
 SMALL_BATCH = 16  # attacks on at most this many images run in fp32 (see ``run``)
 MIN_EPS_ATTACKS = ("PGD-L∞", "CW-L∞")  # attacks offered for the minimal-budget bisection
 MIN_EPS_STEPS = (10, 50, 100)
@@ -280,7 +284,7 @@ def run_card(settings: AttackSettings, names, image_label: str, x, results: dict
         "versions": {
             "rcm_demo": __version__,
             "torch": torch.__version__,
-            "streamlit": importlib.metadata.version("streamlit"),
+            "streamlit": STREAMLIT_VERSION,
             "python": sys.version.split()[0],
             "platform": platform.platform(),
         },

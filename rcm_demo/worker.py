@@ -53,7 +53,7 @@ class _Job:
 
 
 class ModelWorker:
-    def __init__(self, max_batch: int = 32, window_s: float = 0.02, max_pending: int = 64, threads: int | None = None):
+    def __init__(self, max_batch: int = 32, window_s: float = 0.02, max_pending: int = 256, threads: int | None = None):
         self.max_batch, self.window_s, self.max_pending = max_batch, window_s, max_pending
         self.threads = threads or os.cpu_count() or 1
         # Once, for all model work of this process (changing it while another thread runs a parallel

@@ -16,7 +16,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from .. import lab, lesson, metrics, probe, viz, zoo, zoo_table
 from .. import worker as W
-from ..data import decode_image, fixed_subset, load_sample
+from ..data import CLASSES, decode_image, fixed_subset, load_sample
 from ..zoo import CheckpointError, default_checkpoints, get_checkpoint, load_model, scan_checkpoints
 from .frame import device, progress_bar, user_errors
 
@@ -130,6 +130,17 @@ def stamps(names) -> tuple:
 def sample():
     s = load_sample()
     return s.x, s.y
+
+
+@st.cache_data(show_spinner=False)
+def sample_classes() -> list[str]:
+    """The class name of every bundled image (plain Python: widgets format 500 options with it)."""
+    return [CLASSES[int(c)] for c in sample()[1]]
+
+
+@st.cache_data(show_spinner=False)
+def sample_names() -> list[str]:
+    return [f"#{i} {c}" for i, c in enumerate(sample_classes())]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -390,8 +401,12 @@ def lesson_html(trio: list[str], i: int) -> str:
 def _correct_marks(names, stamps_, dev, ids):
     xs, ys = sample()
     idx = list(ids)
-    ok = [_quick(lab.clean_correct, cached_model(n, dev), xs[idx].float() / 255, ys[idx]) for n in names]
+    ok = _quick(_correct_all, [cached_model(n, dev) for n in names], xs[idx].float() / 255, ys[idx])
     return {j: "".join("✓" if o[k] else "✗" for o in ok) for k, j in enumerate(idx)}
+
+
+def _correct_all(models_, x, y):
+    return [lab.clean_correct(m, x, y) for m in models_]  # one worker job for all models of a session
 
 
 def correct_marks(names: tuple, ids: tuple) -> dict[int, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import os
 from pathlib import Path
 
@@ -25,9 +26,15 @@ DEVICE_KEY = "device"
 
 def pages() -> list[dict]:
     """The app's pages from the ``pages/`` folder: path, label (from the file name) and the first line
-    of the page's docstring (its description)."""
+    of the page's docstring (its description). Read again only when a page file changes."""
+    files = sorted((ROOT / "pages").glob("*.py"))
+    return _pages(tuple((str(p), p.stat().st_mtime_ns) for p in files))
+
+
+@functools.lru_cache(maxsize=4)
+def _pages(stamp: tuple) -> list[dict]:
     out = []
-    for p in sorted((ROOT / "pages").glob("*.py")):
+    for p in (Path(f) for f, _ in stamp):
         doc = ast.get_docstring(ast.parse(p.read_text(encoding="utf-8"))) or ""
         label = p.stem.split("_", 1)[-1].replace("_", " ")
         out.append({"path": f"pages/{p.name}", "label": label, "description": doc.split("\n")[0].rstrip(".")})

@@ -19,6 +19,8 @@ from .cache import (
     first_correct,
     label,
     sample,
+    sample_classes,
+    sample_names,
 )
 from .frame import user_errors
 from .state import UrlKey, flag, in_range, one_of
@@ -158,10 +160,11 @@ def image_ui(names=(), key="sample_id"):
             return None, None, f"refused upload {up.name}", ""
         return x[None], None, f"upload {up.name}", f"upload:{digest}"
     cls = st.selectbox("Class filter", ["all", *CLASSES], key="class_filter")
-    ids = [i for i in range(len(ys)) if cls == "all" or CLASSES[int(ys[i])] == cls]
+    ids = [i for i, c in enumerate(sample_classes()) if cls == "all" or c == cls]
     if st.session_state.get(key) not in ids:
         st.session_state[key] = ids[0]
-    i = st.select_slider("Sample image", ids, key=key, format_func=lambda i: f"#{i} {CLASSES[int(ys[i])]}")
+    names_of = sample_names()
+    i = st.select_slider("Sample image", ids, key=key, format_func=names_of.__getitem__)
     shown = ids[ids.index(i) : ids.index(i) + 12]
     marks = correct_marks(tuple(names), tuple(shown)) if names else {j: "" for j in shown}
     st.image([xs[j].permute(1, 2, 0).numpy() for j in shown], caption=[f"#{j} {marks[j]}" for j in shown], width=44)

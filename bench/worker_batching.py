@@ -1,0 +1,73 @@
+"""Model-work benchmark for the worker (run by hand): N sessions' Attack-lab requests (PGD-10 at 8/255
+plus the probes, three default checkpoints, one bundled image each), computed (a) the way sessions did
+before the worker, each in its own thread, and (b) through one ``ModelWorker`` that batches them —
+measured in the same run. No browser and no Streamlit: the model work alone.
+
+    python bench/worker_batching.py [--sessions 1 10 20 30] [--threads 2]
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+
+from rcm_demo import lab  # noqa: E402
+from rcm_demo.data import load_sample  # noqa: E402
+from rcm_demo.worker import ModelWorker  # noqa: E402
+from rcm_demo.zoo import default_checkpoints, load_model  # noqa: E402
+
+
+def p95(v):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(round(0.95 * (len(v) - 1))))]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sessions", type=int, nargs="+", default=[1, 10, 20, 30])
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    names = default_checkpoints(3, "cpu")
+    models = {n: load_model(n) for n in names}
+    s = load_sample()
+    settings = lab.AttackSettings()  # the Attack lab's default: PGD-10 at 8/255, seed 0
+    w = ModelWorker(threads=a.threads)
+
+    def direct(k):
+        t = time.perf_counter()
+        lab.attack_models(models, s.float()[k : k + 1], s.y[k : k + 1], settings)
+        return time.perf_counter() - t
+
+    def through_worker(k):
+        t = time.perf_counter()
+        futures = [w.attack(n, m, s.float()[k : k + 1], s.y[k : k + 1], settings) for n, m in models.items()]
+        for f in futures:
+            f.result()
+        return time.perf_counter() - t
+
+    direct(499), through_worker(498)  # warm-up
+    print(f"{', '.join(names)}; {a.threads} torch threads, torch {torch.__version__}")
+    print("| sessions | direct p50 / p95 (s) | worker p50 / p95 (s) | p95 ratio direct/worker |\n|---|---|---|---|")
+    for n in a.sessions:
+        res = {}
+        for label, fn in (("direct", direct), ("worker", through_worker)):
+            with ThreadPoolExecutor(max_workers=n) as pool:
+                res[label] = list(pool.map(fn, range(n)))
+        d, wk = res["direct"], res["worker"]
+        print(
+            f"| {n} | {statistics.median(d):.2f} / {p95(d):.2f} | {statistics.median(wk):.2f} / {p95(wk):.2f} | "
+            f"{p95(d) / p95(wk):.2f}x |",
+            flush=True,
+        )
+    w.close()
+
+
+if __name__ == "__main__":
+    main()
