@@ -4,21 +4,17 @@ as ``_x``/``_y`` are determined by the image key and not hashed."""
 
 from __future__ import annotations
 
-import os
-import time
-from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
 import streamlit as st
 import torch
-from streamlit.runtime import Runtime
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from .. import lab, lesson, metrics, probe, viz, zoo, zoo_table
 from .. import worker as W
 from ..data import CLASSES, decode_image, fixed_subset, load_sample
 from ..zoo import CheckpointError, default_checkpoints, get_checkpoint, load_model, scan_checkpoints
-from .frame import device, progress_bar, user_errors
+from .frame import device, user_errors
+from .jobs import USE_WORKER, _heavy, _no_progress, _owner, _quick, _wait
 
 
 # ----------------------------------------------------------------------------- the zoo, cached
@@ -184,76 +180,6 @@ def sample_batch(n: int, seed: int = 0):
 
 def _by_name(names, dev):
     return {n: cached_model(n, dev) for n in names}
-
-
-# ----------------------------------------------------------------------------- the model worker
-# All model work goes through one worker per device (rcm_demo.worker): attacks batched across sessions,
-# long jobs in their own lane. RCM_WORKER=0 runs everything in the session's own thread instead (the
-# "before" of bench/load.py).
-USE_WORKER = os.environ.get("RCM_WORKER", "1") != "0"
-
-
-def _owner() -> str:
-    ctx = get_script_run_ctx()
-    return ctx.session_id if ctx is not None else "no-session"
-
-
-def _alive(owner: str) -> bool:
-    try:
-        return Runtime.instance().is_active_session(owner)
-    except RuntimeError:  # no runtime: AppTest, scripts
-        return True
-
-
-WAIT_LIMIT_S = 1800  # a job that takes longer than this is reported, not waited for forever
-
-
-def _wait(fut, owner: str, job=None, bar=None):
-    """Wait for a worker result; a session that has closed cancels its waiting jobs instead."""
-    t0 = time.monotonic()
-    while True:
-        try:
-            return fut.result(timeout=0.2)
-        except FutureTimeout:
-            if time.monotonic() - t0 > WAIT_LIMIT_S:
-                raise ValueError(
-                    f"the computation took more than {WAIT_LIMIT_S} s; try fewer images or models"
-                ) from None
-            if bar is not None and job is not None:
-                bar(job.progress)
-            if not _alive(owner):
-                W.get_worker(device()).cancel(owner)
-                raise W.CancelledError("the session closed") from None
-
-
-def _quick(fn, *args, **kwargs):
-    """A few forward passes through the worker's light lane (or directly without a worker)."""
-    if not USE_WORKER:
-        return fn(*args, **kwargs)
-    owner = _owner()
-    return _wait(W.get_worker(device()).quick(fn, *args, owner=owner, **kwargs), owner)
-
-
-def _heavy(fn, *args, text: str | None = None, **kwargs):
-    """A long job through the worker's heavy lane, with a progress bar when ``text`` is given."""
-    bar = progress_bar(text) if text else None
-    if not USE_WORKER:
-        return fn(*args, progress=bar or (lambda f: None), **kwargs)
-    owner = _owner()
-    job = W.get_worker(device()).heavy(fn, *args, owner=owner, **kwargs)
-    out = _wait(job.future, owner, job, bar)
-    if bar:
-        bar(1.0)
-    return out
-
-
-def _no_progress(fn):
-    """Adapt a function without a ``progress`` argument to the heavy lane."""
-
-    def run(*args, progress=None, **kwargs):
-        return fn(*args, **kwargs)
-
-    return run
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

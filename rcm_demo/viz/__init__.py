@@ -1,0 +1,9 @@
+"""Pure plotly figure builders (no Streamlit): every figure the app shows, callable from tests.
+
+Inputs are plain Python/torch values as returned by ``rcm_demo.lab`` and ``rcm_demo.probe``.
+"""
+
+from .attack import *  # noqa: F403
+from .base import *  # noqa: F403
+from .base import LOG_TICKS, _label  # noqa: F401
+from .pooling import *  # noqa: F403

@@ -1,0 +1,196 @@
+"""Figures of one attack: class probabilities, energy per layer, spatial maps, budget × layer; curves,
+transfer and the training monitor."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..data import CLASSES
+from ..probe import PROFILE
+from .base import FONT, HEATMAP_SCALE, LAYER_LABELS, PALETTE, _label, _layout, _log_axis, _style
+
+
+def topk_bars(p_clean, p_adv, k=5, true_label=None) -> go.Figure:
+    """Top-k class probabilities before (clean) and after the attack, side by side."""
+    idx = sorted(
+        set(np.argsort(-np.asarray(p_clean))[:k]) | set(np.argsort(-np.asarray(p_adv))[:k]),
+        key=lambda i: -float(p_clean[i]) - float(p_adv[i]),
+    )[: k + 2]
+    names = [CLASSES[i] + (" ✓" if i == true_label else "") for i in idx]
+    fig = go.Figure(
+        [
+            go.Bar(name="clean", y=names, x=[float(p_clean[i]) for i in idx], orientation="h", marker_color=PALETTE[0]),
+            go.Bar(
+                name="adversarial",
+                y=names,
+                x=[float(p_adv[i]) for i in idx],
+                orientation="h",
+                marker_color=PALETTE[1],
+                marker_pattern_shape="/",
+            ),
+        ]
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(range=[0, 1], title="probability")
+    _layout(fig, "Top classes before / after", height=320, barmode="group")
+    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0), margin=dict(t=80))
+    return fig
+
+
+def energy_profile(profiles: dict[str, dict], key="relative", labels=None) -> go.Figure:
+    """One line per model: ||f_l(x+δ) − f_l(x)|| / ||f_l(x)|| along the network."""
+    layers = ["input", *PROFILE]
+    fig = go.Figure()
+    for i, (name, e) in enumerate(profiles.items()):
+        fig.add_trace(
+            go.Scatter(
+                x=[LAYER_LABELS[k] for k in layers],
+                y=[e[k][key] for k in layers],
+                mode="lines+markers",
+                name=_label(name, labels),
+                **_style(i),
+            )
+        )
+    ytitle = "relative change ‖Δf‖/‖f‖" if key == "relative" else "absolute change ‖Δf‖"
+    _log_axis(fig.update_yaxes, ytitle)
+    fig.update_xaxes(title="stage (input → logits)")
+    return _layout(fig, "Perturbation energy per layer", height=420)
+
+
+def spatial_maps(maps_by_model: dict[str, dict], layers=("layer2", "layer3", "layer4"), labels=None) -> go.Figure:
+    """Heatmaps of ||ΔZ|| per position at each layer's native resolution (4×4 stays 4×4). One shared
+    colour scale from 0 (darkest: no change) to the largest value."""
+    names = list(maps_by_model)
+    titles = [
+        f"{_label(n, labels)}<br>{layer} ({'×'.join(map(str, maps_by_model[n][layer].shape))})"
+        for n in names
+        for layer in layers
+    ]
+    fig = make_subplots(
+        rows=len(names), cols=len(layers), horizontal_spacing=0.05, vertical_spacing=0.12, subplot_titles=titles
+    )
+    zmax = max(float(maps_by_model[n][layer].max()) for n in names for layer in layers) or 1.0
+    for r, n in enumerate(names, 1):
+        for c, layer in enumerate(layers, 1):
+            fig.add_trace(
+                go.Heatmap(
+                    z=maps_by_model[n][layer].numpy(),
+                    zmin=0,
+                    zmax=zmax,
+                    colorscale=HEATMAP_SCALE,
+                    showscale=(r == 1 and c == len(layers)),
+                    colorbar=dict(title="rel. ‖ΔZ‖", len=0.5, y=1, yanchor="top"),
+                ),
+                row=r,
+                col=c,
+            )
+            fig.update_yaxes(
+                autorange="reversed", showticklabels=False, scaleanchor=f"x{(r - 1) * len(layers) + c}", row=r, col=c
+            )
+            fig.update_xaxes(showticklabels=False, row=r, col=c)
+    fig.update_annotations(font_size=FONT)
+    return _layout(fig, "Where the perturbation lives (relative ‖ΔZ‖ per position)", height=280 * len(names) + 80)
+
+
+def eps_layer_heatmap(m: dict) -> go.Figure:
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.log10(np.maximum(np.asarray(m["values"]), 1e-6)),
+            x=m["layers"],
+            y=[f"{e:g}/255" for e in m["eps255"]],
+            colorscale="Viridis",
+            colorbar=dict(title="log10 rel."),
+            text=[[f"{v:.3f}" for v in row] for row in m["values"]],
+            texttemplate="%{text}",
+        )
+    )
+    fig.update_yaxes(title="ε (L∞, ×1/255)")
+    fig.update_xaxes(title="stage")
+    return _layout(fig, "Relative energy ‖Δf‖/‖f‖ by budget and layer", height=400)
+
+
+def robustness_curves(curves: dict, labels=None) -> go.Figure:
+    """Accuracy vs budget with 95% binomial (Wilson) intervals as error bars."""
+    n = curves.get("n")
+    fig = go.Figure()
+    for i, (name, acc) in enumerate(curves["accuracy"].items()):
+        lo, hi = zip(*(wilson_interval(a, n) for a in acc)) if n else ([None] * len(acc), [None] * len(acc))
+        err = (
+            dict(
+                type="data",
+                symmetric=False,
+                array=[100 * (h - a) for a, h in zip(acc, hi)],
+                arrayminus=[100 * (a - l_) for a, l_ in zip(acc, lo)],
+                thickness=1.5,
+            )
+            if n
+            else None
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=curves["eps255"],
+                y=[100 * a for a in acc],
+                mode="lines+markers",
+                name=_label(name, labels),
+                error_y=err,
+                **_style(i),
+            )
+        )
+    fig.update_xaxes(title="ε (L∞, ×1/255)")
+    fig.update_yaxes(title="accuracy (%)", range=[0, 100])
+    return _layout(fig, f"Accuracy vs budget (live, {n} bundled images, 95% intervals)", height=440)
+
+
+def wilson_interval(p: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion p measured on n trials."""
+    if not n:
+        return (0.0, 1.0)
+    den = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def transfer_heatmap(t: dict, labels=None) -> go.Figure:
+    short = [_label(n, labels) for n in t["names"]]
+    z = [[100 * v for v in row] for row in t["accuracy"]]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=short,
+            y=short,
+            colorscale="Cividis",
+            zmin=0,
+            zmax=100,
+            text=[[f"{v:.0f}%" for v in row] for row in z],
+            texttemplate="%{text}",
+            colorbar=dict(title="acc %"),
+        )
+    )
+    fig.update_xaxes(title="evaluated on", tickangle=-25, automargin=True)
+    fig.update_yaxes(title="δ crafted on", autorange="reversed")
+    return _layout(fig, f"Transfer at ε = {t['eps255']:g}/255", height=440)
+
+
+def heldout_history(history: list[dict]) -> go.Figure:
+    ep = [h["epoch"] for h in history]
+    fig = go.Figure(
+        [
+            go.Scatter(x=ep, y=[100 * h["clean"] for h in history], name="clean", mode="lines+markers", **_style(0)),
+            go.Scatter(x=ep, y=[100 * h["pgd10"] for h in history], name="PGD-10", mode="lines+markers", **_style(1)),
+        ]
+    )
+    fig.update_xaxes(title="epoch", dtick=1)
+    fig.update_yaxes(title="held-out accuracy (%)")
+    return _layout(fig, "Training monitor (fixed held-out batch)", height=320)
+
+
+def fmt_eps(eps255: float, hi255: float = 32.0) -> str:
+    """A minimal-budget upper bound as text."""
+    if eps255 == 0:
+        return "0 (already wrong)"
+    return f"not flipped up to {hi255:g}/255" if math.isinf(eps255) else f"≤ {eps255:.1f}/255"
