@@ -108,6 +108,13 @@ def wait_done(page, timeout=240, quiet_s=1.0) -> float:
     raise TimeoutError("page still running")
 
 
+def wait_text(page, text, timeout=180):
+    """Wait until ``text`` is on the page (a quiet moment alone can come before the first render on a
+    loaded machine), then until the run is over."""
+    page.get_by_text(text).first.wait_for(timeout=timeout * 1000)
+    wait_done(page)
+
+
 def timed(page, action) -> float:
     t = time.perf_counter()
     action()
@@ -175,8 +182,10 @@ def test_every_page_timed_with_one_interaction_then_attack_and_uploads(server, t
         print(json.dumps(timings, indent=2))
 
         # The lesson, step by step, in presentation mode (the step and the mode come from the link).
+        from rcm_demo.lesson import STEPS
+
         page.goto(f"{server}/Lesson?step=1&present=1")
-        wait_done(page)
+        wait_text(page, "What to notice")
         for k in range(1, 7):
             body = page.inner_text("body")
             assert f"{k}. " in body and "What to notice" in body, k
@@ -190,12 +199,11 @@ def test_every_page_timed_with_one_interaction_then_attack_and_uploads(server, t
             page.screenshot(path=str(SHOTS / f"lesson_step{k}.png"), full_page=True)
             if k < 6:
                 page.get_by_role("button", name="Next ▶").click()
-                page.wait_for_timeout(300)
-                wait_done(page)
+                wait_text(page, f"{k + 1}. {STEPS[k].title}")
 
         # One attack, chosen through the URL (shareable state), rendered for every model.
         page.goto(f"{server}/Attack_lab?attack=FGSM&eps=4.0&sample_id=12")
-        wait_done(page)
+        wait_text(page, "FGSM, ε = 4/255")
         body = page.inner_text("body")
         assert "FGSM, ε = 4/255" in body and "sample #12" in body
         assert page.locator('[data-testid="stMetric"]').count() >= 2
@@ -204,7 +212,7 @@ def test_every_page_timed_with_one_interaction_then_attack_and_uploads(server, t
 
         # A bad link: the page says which values it replaced.
         page.goto(f"{server}/Attack_lab?eps=999&sample_id=-5&models=bogus.at")
-        wait_done(page)
+        wait_text(page, "replaced by defaults")
         body = page.inner_text("body")
         assert "replaced by defaults" in body and "eps = 999" in body and "sample_id = -5" in body
         page.screenshot(path=str(SHOTS / "invalid_link.png"), full_page=True)
@@ -217,13 +225,13 @@ def test_every_page_timed_with_one_interaction_then_attack_and_uploads(server, t
         bad = tmp_path / "vector.svg"
         bad.write_bytes(hostile_files(big=False)["vector.svg"])
         page.locator('input[type="file"]').set_input_files(str(bad))
-        wait_done(page)
+        wait_text(page, "not an image file we can read")
         assert "not an image file we can read" in page.inner_text("body")
         page.screenshot(path=str(SHOTS / "upload_refused.png"), full_page=True)
         good = tmp_path / "cmyk.jpg"
         good.write_bytes(valid_files()["cmyk.jpg"])
         page.locator('input[type="file"]').set_input_files(str(good))
-        wait_done(page)
+        wait_text(page, "upload cmyk.jpg")
         body = page.inner_text("body")
         assert "upload cmyk.jpg" in body and "not an image" not in body
         assert_healthy(page, "upload")
