@@ -62,17 +62,8 @@ with ui.user_errors():
         ui.chart(viz.energy_profile({trio[0]: r["energy"]}, labels=labels), "lesson_energy", big=present)
         st.caption(f"Live: PGD-10 at 8/255 on bundled image #{i}, {labels[trio[0]]}.")
     elif k == 3:
-        c1, c2 = st.columns(2)
-        kind = c1.radio(
-            "Change per position",
-            list(lesson.SYNTHETIC),
-            key="lesson_kind",
-            horizontal=True,
-            captions=list(lesson.SYNTHETIC.values()),
-        )
-        side = c2.slider("Map side (H = W)", 1, 32, key="lesson_side")
-        rows = ui.synthetic_rows(kind)
-        ui.chart(viz.synthetic_pooling(rows, ui.synthetic_point(side, kind)), "lesson_syn", big=present)
+        rows, cur = ui.synthetic_ui("lesson_kind", "lesson_side", "Change per position")
+        ui.chart(viz.synthetic_pooling(rows, cur), "lesson_syn", big=present)
         st.caption("Live: synthetic ReLU'd maps, 64 channels, 32 samples.")
     elif k == 4:
         with st.spinner("PGD-10 on 16 bundled images for each model…"):

@@ -29,16 +29,7 @@ if view == "Synthetic maps":  # pure tensor arithmetic: a slider move costs mill
         "ReLU'd Gaussian maps (64 channels, 32 samples) plus a perturbation of **fixed size per position**, "
         "as a fixed input δ produces on a larger map. Pooled change ÷ the change of one position:"
     )
-    k1, k2 = st.columns(2)
-    kind = k1.radio(
-        "Perturbation",
-        list(probe.SYNTHETIC_KINDS),
-        key="syn_kind",
-        horizontal=True,
-        captions=list(probe.SYNTHETIC_KINDS.values()),
-    )
-    side = k2.slider("Map side (H = W)", 1, 32, key="syn_side")
-    rows, cur = ui.synthetic_rows(kind), ui.synthetic_point(side, kind)
+    rows, cur = ui.synthetic_ui("syn_kind", "syn_side")
     m1, m2, m3 = st.columns(3)
     m1.metric("average pooling", f"{cur['pooled_avg']:.4f}", help="‖Δ avg-pooled‖ / ‖ΔZ per position‖")
     m2.metric("max pooling", f"{cur['pooled_max']:.4f}", help="‖Δ max-pooled‖ / ‖ΔZ per position‖")

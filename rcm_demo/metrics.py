@@ -104,24 +104,6 @@ def binomial_se(p: float, n: int) -> float:
     return math.sqrt(max(p * (1 - p), 0.0) / n) if n else float("nan")
 
 
-def latency_ms(model, batch: int = 1, repeats: int = 20, precision="auto") -> float:
-    """Median wall time of one forward pass, in milliseconds."""
-    device = model_device(model)
-    x = torch.rand(batch, 3, 32, 32, device=device)
-    times = []
-    with torch.no_grad(), autocast_for(device, precision):
-        model(x)
-        for _ in range(repeats):
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            t = time.perf_counter()
-            model(x)
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - t)
-    return 1000 * sorted(times)[len(times) // 2]
-
-
 def latency_table(models: dict, batch: int = 1, rounds: int = 15, precision="fp32") -> dict[str, dict]:
     """Forward latency of several models measured *interleaved* (A, B, C, A, B, C, ...), so a busy
     moment on the machine hits every model alike. Per model: median and interquartile range in ms."""

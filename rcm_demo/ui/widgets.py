@@ -10,6 +10,7 @@ from .. import lab
 from .. import limits as L
 from ..attacks import ATTACKS
 from ..data import CLASSES
+from ..probe import SYNTHETIC_KINDS
 from .cache import (
     checkpoints,
     correct_marks,
@@ -21,6 +22,8 @@ from .cache import (
     sample,
     sample_classes,
     sample_names,
+    synthetic_point,
+    synthetic_rows,
 )
 from .frame import user_errors
 from .state import UrlKey, flag, in_range, one_of
@@ -218,3 +221,14 @@ def step_nav_ui(n: int, names: list[str], key: str = "step"):
     c1, _, c3 = st.columns([1, 4, 1])
     c1.button("◀ Previous", on_click=move, args=(-1,), disabled=current <= 1, key=f"{key}_prev", width="stretch")
     c3.button("Next ▶", on_click=move, args=(1,), disabled=current >= n, key=f"{key}_next", width="stretch")
+
+
+def synthetic_ui(kind_key: str, side_key: str, kind_label: str = "Perturbation"):
+    """Controls of the synthetic pooling view (kind of change, map side); returns (rows, current point),
+    computed without any model (cached)."""
+    c1, c2 = st.columns(2)
+    kind = c1.radio(
+        kind_label, list(SYNTHETIC_KINDS), key=kind_key, horizontal=True, captions=list(SYNTHETIC_KINDS.values())
+    )
+    side = c2.slider("Map side (H = W)", 1, 32, key=side_key)
+    return synthetic_rows(kind), synthetic_point(side, kind)
