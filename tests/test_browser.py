@@ -90,13 +90,19 @@ def server(tmp_path_factory):
         log.close()
 
 
+BUSY = ("stStatusWidget", "stSpinner", "stSkeleton")  # running, computing, or elements not drawn yet
+
+
 def wait_done(page, timeout=240, quiet_s=1.0) -> float:
-    """Wait until the script run is finished (no running indicator, no spinner, no progress bar for
-    ``quiet_s``); returns the moment the page first became quiet (time.perf_counter)."""
+    """Wait until the page is drawn and its script run is finished: its title is there and there is no
+    running indicator, spinner or placeholder skeleton for ``quiet_s``. Returns the moment the page
+    first became quiet (time.perf_counter). (Before the front end has connected there is no running
+    indicator either: without the title check a quiet moment then was taken for a finished page.)"""
     page.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=60_000)
     quiet_since, t0 = None, time.perf_counter()
     while time.perf_counter() - t0 < timeout:
-        busy = sum(page.locator(f'[data-testid="{t}"]').count() for t in ("stStatusWidget", "stSpinner"))
+        drawn = page.locator('[data-testid="stHeading"]').count() > 0
+        busy = not drawn or sum(page.locator(f'[data-testid="{t}"]').count() for t in BUSY)
         now = time.perf_counter()
         if busy:
             quiet_since = None

@@ -93,7 +93,9 @@ def spatial_maps(maps_by_model: dict[str, dict], layers=("layer2", "layer3", "la
             )
             fig.update_xaxes(showticklabels=False, row=r, col=c)
     fig.update_annotations(font_size=FONT)
-    return _layout(fig, "Where the perturbation lives (relative ‖ΔZ‖ per position)", height=280 * len(names) + 80)
+    _layout(fig, "Where the perturbation lives (relative ‖ΔZ‖ per position)", height=280 * len(names) + 110)
+    fig.update_layout(margin=dict(t=110))  # room for the title above the two-line panel titles
+    return fig
 
 
 def eps_layer_heatmap(m: dict) -> go.Figure:
