@@ -1,14 +1,19 @@
-"""Load benchmark (run by hand): N concurrent real browser sessions (headless Chromium) against
-`streamlit run app.py` on loopback. Every session opens the Attack lab on its own bundled image (a URL
-with its own sample_id, default attack: PGD-10 at 8/255 on the three default checkpoints), so nothing is
-served from cache; the time to result runs from navigation until the verdicts are shown and the script
-has finished. Reports p50/p95 and errors per N, the single-session time of the same run, and the
+"""Load benchmark (run by hand): N concurrent sessions against `streamlit run app.py` on loopback. Every
+session opens the Attack lab on its own bundled image (a URL with its own sample_id; default attack
+PGD-10 at 8/255 on the three default checkpoints), so nothing is served from cache. Two kinds of client:
+
+- ``protocol``: each session speaks Streamlit's websocket protocol itself, as the front end does (asks
+  for the page with its query string, reads the messages until the script has finished), without a
+  browser. This is the class as the server sees it: each student's browser draws on its own machine.
+- ``browser``: N real sessions in headless Chromium on the *same* machine (time from navigation until
+  the verdicts are shown and the script has finished): the browsers' drawing then competes with the
+  server for the same cores.
+
+Reports p50/p95 time to result and errors per N, the single-session time of the same run, and the
 server's peak memory.
 
-    python bench/load.py --sessions 1 10 20 30 --modes worker direct    # starts its own servers
+    python bench/load.py --sessions 1 10 20 30 --modes worker direct --clients protocol browser
     python bench/load.py --url http://127.0.0.1:8501 --sessions 1 10    # against a running server
-    RCM_WORKER=1 python bench/load.py --server-only                     # no browser: AppTest sessions in
-    RCM_WORKER=0 python bench/load.py --server-only                     # threads of this process (server cost)
 
 Modes: ``worker`` (the shipped app: one model worker batches all sessions' attacks) and ``direct``
 (RCM_WORKER=0: every session attacks in its own thread, the behaviour before the worker). Only loopback
@@ -18,25 +23,15 @@ addresses are accepted.
 import argparse
 import asyncio
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
+sys.path.insert(0, str(ROOT))
+from rcm_demo.devserver import CHROMIUM, CHROMIUM_ARGS, peak_rss_mb, protocol_view, serve  # noqa: E402
 
 
 async def one_session(browser, url, k, timeout_ms, offset):
@@ -60,13 +55,24 @@ async def one_session(browser, url, k, timeout_ms, offset):
         await ctx.close()
 
 
-async def run(url, n, timeout_s, offset):
-    from playwright.async_api import async_playwright
+async def one_protocol_session(url, k, timeout_s, offset):
+    try:
+        r = await protocol_view(url, "Attack_lab", f"sample_id={(offset + 37 * k) % 500}", timeout_s)
+        return r["seconds"], r["ok"] and not any("busy" in a for a in r["alerts"])
+    except Exception:  # noqa: BLE001 - a load test counts failures, it does not stop at the first
+        return float("nan"), False
 
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        results = await asyncio.gather(*[one_session(browser, url, k, timeout_s * 1000, offset) for k in range(n)])
-        await browser.close()
+
+async def run(url, n, timeout_s, offset, client="browser"):
+    if client == "protocol":
+        results = await asyncio.gather(*[one_protocol_session(url, k, timeout_s, offset) for k in range(n)])
+    else:
+        from playwright.async_api import async_playwright
+
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            results = await asyncio.gather(*[one_session(browser, url, k, timeout_s * 1000, offset) for k in range(n)])
+            await browser.close()
     times = sorted(t for t, ok in results if ok)
     errors = sum(not ok for _, ok in results)
     p50 = statistics.median(times) if times else float("nan")
@@ -74,93 +80,16 @@ async def run(url, n, timeout_s, offset):
     return p50, p95, errors
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(mode: str):
-    port = free_port()
-    env = {**os.environ, "RCM_WORKER": "1" if mode == "worker" else "0"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.fileWatcherType",
-            "none",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                return proc, url
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("streamlit did not start")
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def measure(url, sessions, timeout_s, label, pid=None):
-    asyncio.run(run(url, 1, timeout_s, offset=499))  # warm-up: models loaded, caches of the frame filled
+def measure(url, sessions, timeout_s, label, pid=None, client="browser", offset=0):
+    asyncio.run(run(url, 1, timeout_s, 499, client))  # warm-up: models loaded, caches of the frame filled
     rows = []
     for k, n in enumerate(sessions):
-        p50, p95, errors = asyncio.run(run(url, n, timeout_s, offset=100 * k))
+        p50, p95, errors = asyncio.run(run(url, n, timeout_s, offset + 100 * k, client))
         rows.append((n, p50, p95, errors))
         print(f"| {label} | {n} | {p50:.1f} | {p95:.1f} | {errors} |", flush=True)
     if pid:
-        print(f"| {label} | peak server memory | {peak_rss_mb(pid):.0f} MB | | |", flush=True)
+        print(f"| {label} | peak server memory {peak_rss_mb(pid):.0f} MB | | | |", flush=True)
     return rows
-
-
-def server_only(sessions, label):
-    """The server's share alone: N AppTest sessions of the Attack lab in threads of this process (no
-    browser rendering on the same cores), each on its own image."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from streamlit.testing.v1 import AppTest
-
-    def one(k):
-        at = AppTest.from_file(str(ROOT / "pages" / "1_Attack_lab.py"), default_timeout=600)
-        at.query_params["sample_id"] = str((3 + 37 * k) % 500)
-        t = time.perf_counter()
-        at.run()
-        return time.perf_counter() - t, not at.exception
-
-    one(499)  # warm-up
-    for n in sessions:
-        with ThreadPoolExecutor(max_workers=n) as pool:
-            res = list(pool.map(one, [1000 * n + k for k in range(n)]))
-        times = sorted(t for t, ok in res if ok)
-        p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
-        print(
-            f"| {label} (server only) | {n} | {statistics.median(times):.1f} | {p95:.1f} | "
-            f"{sum(not ok for _, ok in res)} |",
-            flush=True,
-        )
 
 
 def main():
@@ -169,30 +98,23 @@ def main():
     ap.add_argument("--sessions", type=int, nargs="+", default=[1, 10, 20, 30])
     ap.add_argument("--modes", nargs="+", default=["worker", "direct"], choices=["worker", "direct"])
     ap.add_argument("--timeout", type=float, default=240.0, help="seconds per session")
-    ap.add_argument("--server-only", action="store_true", help="AppTest sessions in threads, no browser")
+    ap.add_argument("--clients", nargs="+", default=["protocol", "browser"], choices=["protocol", "browser"])
     a = ap.parse_args()
     print(f"{os.cpu_count()} cores; Attack lab default view, one bundled image per session")
-    print("| mode | sessions | p50 time to result (s) | p95 (s) | errors |\n|---|---|---|---|---|")
-    if a.server_only:
-        sys.path.insert(0, str(ROOT))
-        server_only(a.sessions, "worker" if os.environ.get("RCM_WORKER", "1") != "0" else "direct")
-        return
+    print("| server | clients | sessions | p50 time to result (s) | p95 (s) | errors |")
+    print("|---|---|---|---|---|---|")
     if a.url:
         host = urlparse(a.url).hostname
         if host not in ("127.0.0.1", "localhost", "::1") and not (host or "").startswith("127."):
             raise SystemExit("load tests only target loopback addresses")
-        measure(a.url, a.sessions, a.timeout, "given server")
+        for i, client in enumerate(a.clients):
+            measure(a.url, a.sessions, a.timeout, f"given server | {client}", client=client, offset=50 * i)
         return
     for mode in a.modes:
-        proc, url = start_server(mode)
-        try:
-            measure(url, a.sessions, a.timeout, mode, proc.pid)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        # A fresh server per mode and kind of client: the second must not find the first one's results cached.
+        for client in a.clients:
+            with serve(env={"RCM_WORKER": "1" if mode == "worker" else "0"}) as (url, proc):
+                measure(url, a.sessions, a.timeout, f"{mode} | {client}", proc.pid, client)
 
 
 if __name__ == "__main__":

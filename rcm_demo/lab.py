@@ -134,17 +134,15 @@ def clean_correct(model, x, y, batch_size=500) -> torch.Tensor:
     return A.predict(model, x, batch_size=batch_size).argmax(1).cpu() == y.cpu()
 
 
-def first_correct(models: dict, x, y, after: int = -1, chunk: int = 16) -> int | None:
-    """Index of the first image after ``after`` that every model classifies correctly (wrapping around),
-    scanning in chunks so that the usual answer costs one small batch; None if there is none."""
-    n = len(y)
-    order = [(after + 1 + k) % n for k in range(n)]
-    for i in range(0, n, chunk):
-        idx = torch.tensor(order[i : i + chunk])
-        ok = torch.stack([clean_correct(m, x[idx], y[idx]) for m in models.values()]).all(0)
-        if ok.any():
-            return int(idx[ok.nonzero()[0, 0]])
-    return None
+def first_correct(correct: list[torch.Tensor], after: int = -1) -> int | None:
+    """Index of the first image after ``after`` (wrapping around) that every model classifies correctly,
+    given each model's (N,) correctness bits (``clean_correct``); None if there is none."""
+    if not correct:
+        return None
+    ok = torch.stack([torch.as_tensor(c, dtype=torch.bool) for c in correct]).all(0)
+    order = (torch.arange(len(ok)) + after + 1) % len(ok)
+    hits = ok[order].nonzero()
+    return int(order[hits[0, 0]]) if len(hits) else None
 
 
 def attack_flips(model, x, y, s: AttackSettings) -> torch.Tensor:

@@ -3,115 +3,32 @@ start `streamlit run app.py` with the bundled zoo, open every page, run an attac
 
 import json
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from rcm_demo.devserver import CHROMIUM, CHROMIUM_ARGS, serve, timed, wait_done
+
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("RCM_SCREENSHOTS", ROOT / "artifacts" / "screenshots"))
 PAGES = ["", "Lesson", "Attack_lab", "Feature_map_energy", "Pooling_lab", "Robustness_curves", "Model_zoo"]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 BUDGET_S = float(os.environ.get("RCM_VIEW_BUDGET_S", "6"))  # generous: CI machines are shared; README: idle figures
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is required for the browser test: apt-get install chromium chromium-driver")
-    port = free_port()
-    env = {**os.environ, "RCM_TORCH_THREADS": os.environ.get("RCM_TEST_THREADS", "2")}
-    # The server's output goes to a file, never to an unread pipe (a full pipe blocks the server).
+    env = {"RCM_TORCH_THREADS": os.environ.get("RCM_TEST_THREADS", "2")}
     log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-            # No file watcher: an edit to the tree during the run must not put up a "source changed" banner.
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(240):
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not start: " + log_path.read_text(errors="replace")[-2000:])
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        log.close()
-
-
-BUSY = ("stStatusWidget", "stSpinner", "stSkeleton")  # running, computing, or elements not drawn yet
-
-
-def wait_done(page, timeout=240, quiet_s=1.0) -> float:
-    """Wait until the page is drawn and its script run is finished: its title is there and there is no
-    running indicator, spinner or placeholder skeleton for ``quiet_s``. Returns the moment the page
-    first became quiet (time.perf_counter). (Before the front end has connected there is no running
-    indicator either: without the title check a quiet moment then was taken for a finished page.)"""
-    page.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=60_000)
-    quiet_since, t0 = None, time.perf_counter()
-    while time.perf_counter() - t0 < timeout:
-        drawn = page.locator('[data-testid="stHeading"]').count() > 0
-        busy = not drawn or sum(page.locator(f'[data-testid="{t}"]').count() for t in BUSY)
-        now = time.perf_counter()
-        if busy:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = now
-        elif now - quiet_since >= quiet_s:
-            return quiet_since
-        time.sleep(0.1)
-    raise TimeoutError("page still running")
+        with serve(env=env, log_path=log_path) as (url, _):
+            yield url
+    except RuntimeError as e:
+        pytest.fail(str(e))
 
 
 def wait_text(page, text, timeout=180):
@@ -119,13 +36,6 @@ def wait_text(page, text, timeout=180):
     loaded machine), then until the run is over."""
     page.get_by_text(text).first.wait_for(timeout=timeout * 1000)
     wait_done(page)
-
-
-def timed(page, action) -> float:
-    t = time.perf_counter()
-    action()
-    page.wait_for_timeout(300)  # let the rerun start before watching for quiet
-    return wait_done(page) - t
 
 
 def assert_healthy(page, name):

@@ -99,3 +99,14 @@ def test_robustness_curves_carry_intervals():
     assert 0.2 < lo < 0.3 and 0.7 < hi < 0.8
     fig = viz.robustness_curves({"eps255": [0, 8], "accuracy": {"a": [0.5, 0.25]}, "n": 8})
     assert fig.data[0].error_y.array[0] > 0
+
+
+def test_first_correct_reads_correctness_bits_and_wraps_around():
+    a = torch.tensor([True, False, True, True])
+    b = torch.tensor([False, False, True, True])
+    assert lab.first_correct([a, b]) == 2
+    assert lab.first_correct([a, b], after=2) == 3
+    assert lab.first_correct([a, b], after=3) == 2  # wraps around
+    assert lab.first_correct([a], after=3) == 0
+    assert lab.first_correct([a, ~a]) is None
+    assert lab.first_correct([]) is None

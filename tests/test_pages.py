@@ -113,6 +113,17 @@ def test_pooling_lab_synthetic_slider_moves_the_marker_without_model_work(monkey
     assert marker["x"] == [256, 256]
 
 
+def test_pooling_lab_draws_the_normalised_view_only_on_request():
+    # One chart in the default view: a chart in a closed expander is drawn by the browser all the same.
+    at = run_page("pages/3_Pooling_lab.py")
+    assert len(at.get("plotly_chart")) == 1
+    at.toggle(key="syn_norm").set_value(True).run()
+    assert_clean(at)
+    figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(figs) == 2 and "/ ‖ΔZ‖_F" in json.dumps(figs[1], ensure_ascii=False)
+    assert at.query_params["syn_norm"] == "1"
+
+
 def test_pooling_lab_across_the_whole_zoo_is_not_limited_to_four(monkeypatch):
     monkeypatch.setattr(zoo, "PRETRAINED_DIR", ROOT / "pretrained")
     at = run_page("pages/3_Pooling_lab.py", {"pool_view": "Across the zoo", "pool_n": "4"})
@@ -176,7 +187,7 @@ URL_KEYS = {
     "pages/0_Lesson.py": {"step", "present", "lesson_eps", "lesson_kind", "lesson_side"},
     "pages/1_Attack_lab.py": SHARED_KEYS | {"min_attack", "min_steps"},
     "pages/2_Feature_map_energy.py": SHARED_KEYS | {"shared", "energy_scale", "eps_layer_model"},
-    "pages/3_Pooling_lab.py": {"pool_view", "pool_model", "pool_n", "pool_eps", "syn_kind", "syn_side"},
+    "pages/3_Pooling_lab.py": {"pool_view", "pool_model", "pool_n", "pool_eps", "syn_kind", "syn_side", "syn_norm"},
     "pages/4_Robustness_curves.py": {"models", "curve_n", "curve_steps", "curve_max", "seed"},
     "pages/5_Model_zoo.py": {"zoo_card"},
 }
@@ -206,6 +217,7 @@ BOGUS = {
     "pool_eps": "0",
     "syn_kind": "plasma",
     "syn_side": "64",
+    "syn_norm": "perhaps",
     "curve_n": "12",
     "curve_steps": "101",
     "curve_max": "1",
@@ -396,3 +408,19 @@ def test_disagreements_and_marks_helpers():
 
     held = [torch.tensor([True, False, True, False]), torch.tensor([True, False, False, True])]
     assert lab.disagreements(held) == [2, 3]
+
+
+def test_gallery_marks_of_a_new_window_are_lookups_not_model_work(monkeypatch):
+    # The clean predictions of the whole bundled sample are computed once per checkpoint; moving the
+    # gallery (or a new session on another image) then costs no forward pass for the marks.
+    at = run_page("pages/1_Attack_lab.py", {"attack": "FGSM"})
+    from rcm_demo import lab
+
+    def refuse(*a, **k):
+        raise AssertionError("gallery marks ran the model again")
+
+    monkeypatch.setattr(lab, "clean_correct", refuse)
+    at.select_slider(key="sample_id").set_value(300).run()
+    assert_clean(at)
+    marks = [c for c in at.sidebar.get("image")[0].captions if c.startswith("#300 ")]
+    assert marks and marks[0].count("✓") + marks[0].count("✗") == 3, marks

@@ -144,27 +144,33 @@ def decoded_upload(digest: str, data: bytes):
     return decode_image(data)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def _first_correct(names, stamps_, dev, after):
+@st.cache_data(show_spinner=False, max_entries=64)
+def _clean_bits(name, stamp, dev):
     xs, ys = sample()
-    found = _quick(lab.first_correct, _by_name(names, dev), xs.float() / 255, ys, after)
-    return 0 if found is None else found
+    return _quick(lab.clean_correct, cached_model(name, dev), xs.float() / 255, ys)
+
+
+def clean_bits(names) -> list[torch.Tensor]:
+    """Per checkpoint, which bundled images it classifies correctly (clean): computed once per checkpoint
+    for the whole sample (about 0.1 s on CPU), then every gallery mark and default image is a lookup.
+    Broken checkpoints are skipped (reported where the page loads its models)."""
+    out = []
+    for n in names:
+        try:
+            out.append(_clean_bits(n, _stamp(n), device()))
+        except CheckpointError:
+            pass
+    return out
 
 
 def first_correct(names, after: int = -1) -> int:
     """The first bundled image after ``after`` that every model in ``names`` classifies correctly
-    (computed live, cached; image 0 when there is none or no model)."""
-    usable = []
-    for n in names:
-        try:
-            cached_model(n, device())
-            usable.append(n)
-        except CheckpointError:
-            pass  # a broken checkpoint is reported where the page loads its models
+    (image 0 when there is none or no model)."""
     try:
-        return _first_correct(tuple(usable), stamps(usable), device(), int(after)) if usable else 0
+        found = lab.first_correct(clean_bits(names), int(after))
     except W.Busy:
         return max(int(after) + 1, 0) % len(sample()[1])  # the lab is busy: the next image, unchecked
+    return 0 if found is None else found
 
 
 def sample_batch(n: int, seed: int = 0):
@@ -323,24 +329,15 @@ def lesson_html(trio: list[str], i: int) -> str:
     return lesson.export_html(figures, notes)
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
-def _correct_marks(names, stamps_, dev, ids):
-    xs, ys = sample()
-    idx = list(ids)
-    ok = _quick(_correct_all, [cached_model(n, dev) for n in names], xs[idx].float() / 255, ys[idx])
-    return {j: "".join("✓" if o[k] else "✗" for o in ok) for k, j in enumerate(idx)}
-
-
-def _correct_all(models_, x, y):
-    return [lab.clean_correct(m, x, y) for m in models_]  # one worker job for all models of a session
-
-
 def correct_marks(names: tuple, ids: tuple) -> dict[int, str]:
     """Per bundled image id, one mark per model: ✓ classified correctly (clean), ✗ not (live, cached)."""
     try:
-        return _correct_marks(names, stamps(names), device(), ids)
-    except (CheckpointError, W.Busy):
-        return {j: "" for j in ids}  # a broken checkpoint is reported where the page loads its models
+        bits = clean_bits(names)
+    except W.Busy:
+        bits = []
+    if len(bits) != len(names):  # busy, or a broken checkpoint (reported where the page loads its models)
+        return {j: "" for j in ids}
+    return {j: "".join("✓" if b[j] else "✗" for b in bits) for j in ids}
 
 
 @st.cache_data(show_spinner="Searching for an image the models disagree on…", max_entries=64)

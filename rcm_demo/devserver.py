@@ -1,0 +1,150 @@
+"""A local Streamlit server and page-timing helpers for the browser test and the benchmarks (no
+Streamlit import here: the server is a subprocess; the helpers take a Playwright page).
+
+    with serve(env={"RCM_WORKER": "0"}) as (url, proc):
+        page.goto(url + "/Attack_lab"); wait_done(page)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"  # Debian's package: browser downloads are not available here
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+# Running, computing, or elements not drawn yet: while any of these is on the page it is not done.
+BUSY = ("stStatusWidget", "stSpinner", "stSkeleton")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(script: str = "app.py", env: dict | None = None, log_path: Path | None = None, cpus: str | None = None):
+    """``streamlit run script`` on a free loopback port, headless, without a file watcher (an edit to
+    the tree during a run must not put up a "source changed" banner). Output goes to ``log_path`` (or
+    is discarded), never to an unread pipe, which would block the server once full. ``cpus``: pin the
+    server to these cores with ``taskset`` (e.g. "1"). Yields (url, process); killed after a grace
+    period on exit."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true"]
+    cmd += ["--server.port", str(port), "--server.address", "127.0.0.1"]
+    cmd += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    if cpus:
+        cmd = ["taskset", "-c", cpus, *cmd]
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(480):
+            if proc.poll() is not None:
+                break
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.25)
+        else:
+            raise RuntimeError("streamlit did not start")
+        if proc.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-2000:] if log_path else ""
+            raise RuntimeError(f"streamlit exited with {proc.returncode}: {tail}")
+        yield url, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        if log_path:
+            log.close()
+
+
+def wait_done(page, timeout: float = 240, quiet_s: float = 1.0) -> float:
+    """Wait until the page is drawn and its script run is finished: its title is there and there is no
+    running indicator, spinner or placeholder skeleton for ``quiet_s``. Returns the moment the page
+    first became quiet (time.perf_counter). (Before the front end has connected there is no running
+    indicator either: without the title check a quiet moment then was taken for a finished page.)"""
+    page.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=60_000)
+    quiet_since, t0 = None, time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        drawn = page.locator('[data-testid="stHeading"]').count() > 0
+        busy = not drawn or sum(page.locator(f'[data-testid="{t}"]').count() for t in BUSY)
+        now = time.perf_counter()
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = now
+        elif now - quiet_since >= quiet_s:
+            return quiet_since
+        time.sleep(0.05)
+    raise TimeoutError("page still running")
+
+
+def timed(page, action, settle_ms: int = 300) -> float:
+    """Seconds from ``action()`` until the page is drawn and quiet (``wait_done``)."""
+    t = time.perf_counter()
+    action()
+    page.wait_for_timeout(settle_ms)  # let the rerun start before watching for quiet
+    return wait_done(page) - t
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def protocol_view(url: str, page_name: str, query: str = "", timeout: float = 240) -> dict:
+    """Open one page as a new session over Streamlit's own websocket protocol, without a browser (the
+    front end's first message: rerun the script with the page and the query string), and wait until the
+    script has finished. This is the server's side of a page view, as seen by a student whose browser
+    runs on their own machine. Returns seconds, the exceptions and the alert texts the page showed."""
+    import asyncio
+
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    t0 = time.perf_counter()
+    exceptions, alerts = [], []
+    async with websockets.connect(
+        url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"], max_size=None
+    ) as ws:
+        back = BackMsg()
+        back.rerun_script.query_string = query
+        back.rerun_script.page_name = page_name
+        await ws.send(back.SerializeToString())
+        while True:
+            msg = ForwardMsg()
+            msg.ParseFromString(await asyncio.wait_for(ws.recv(), timeout))
+            kind = msg.WhichOneof("type")
+            if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                element = msg.delta.new_element
+                if element.WhichOneof("type") == "exception":
+                    exceptions.append(element.exception.message)
+                elif element.WhichOneof("type") == "alert":
+                    alerts.append(element.alert.body)
+            elif kind == "script_finished" and msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                ok = msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY and not exceptions
+                return {"seconds": time.perf_counter() - t0, "ok": ok, "exceptions": exceptions, "alerts": alerts}
