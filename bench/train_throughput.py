@@ -3,7 +3,7 @@ same model, same batch, measured in the same run. Goal: shipped >= 1.8x the plai
 
     python bench/train_throughput.py [--recipe std|at] [--strides 1222] [--scale 1] [--batch 128] [--steps 15]
 
-Shipped: rcm_demo.train.train_step with precision "auto" (bf16 autocast on CUDA and on CPUs with native bf16,
+Shipped: rcm_demo.train.train_step with precision "auto" (bf16 autocast on CUDA and on CPUs with AMX,
 with channels_last on such CPUs; plain fp32 on other CPUs, where the ratio is 1 by construction).
 Plain: fp32, default memory format, the same SGD optimiser and (for "at") the same PGD in fp32.
 """
@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from rcm_demo.attacks import cpu_has_bf16  # noqa: E402
+from rcm_demo.attacks import cpu_fast_bf16  # noqa: E402
 from rcm_demo.train import TrainConfig, train_step  # noqa: E402
 
 
@@ -54,7 +54,7 @@ def main():
         torch.set_num_threads(a.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     common = dict(width=a.width, strides=a.strides, scale=a.scale, recipe=a.recipe, at_steps=3, at_alpha=4 / 255)
-    shipped_cl = device.type == "cpu" and cpu_has_bf16()  # the layout train.py uses on this machine
+    shipped_cl = device.type == "cpu" and cpu_fast_bf16()  # the layout train.py uses on this machine
     shipped = throughput(TrainConfig(**common, precision="auto"), shipped_cl, a.steps, a.batch, device)
     plain = throughput(TrainConfig(**common, precision="fp32"), False, a.steps, a.batch, device)
     print(

@@ -27,7 +27,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from .attacks import autocast_for, cpu_has_bf16, pgd, trades_adv
+from .attacks import autocast_for, cpu_fast_bf16, pgd, trades_adv
 from .data import fixed_subset, load_cifar10
 from .zoo import PRETRAINED_DIR, RECIPES, TIERS, ModelSpec, save_checkpoint
 
@@ -245,7 +245,7 @@ def train(cfg: TrainConfig, argv=None) -> dict:
     held = fixed_subset(len(test_set), min(cfg.heldout_n, len(test_set)), seed=1234)
     # channels_last pays off with bf16 on CPU; in fp32 it does not, and in torch 2.14.1 its fp32 training
     # backward crashed (segmentation fault) on an AVX2 CPU. So: channels_last exactly where bf16 runs.
-    memfmt = torch.channels_last if device.type == "cpu" and cpu_has_bf16() else torch.preserve_format
+    memfmt = torch.channels_last if device.type == "cpu" and cpu_fast_bf16() else torch.preserve_format
     x_held = test_set.float(held).to(device, memory_format=memfmt)
     y_held = test_set.y[held].to(device)
 

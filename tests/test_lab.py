@@ -110,3 +110,27 @@ def test_first_correct_reads_correctness_bits_and_wraps_around():
     assert lab.first_correct([a], after=3) == 0
     assert lab.first_correct([a, ~a]) is None
     assert lab.first_correct([]) is None
+
+
+def test_figures_use_the_small_template_and_one_axis_pair_per_panel():
+    import plotly.io as pio
+
+    from rcm_demo.viz.base import TEMPLATE
+
+    p = torch.softmax(torch.randn(10), 0)
+    fig = viz.topk_bars(p, p.flip(0), true_label=1)
+    # The compact template, not plotly_white's 7 KB: every chart's JSON stays small for the browser.
+    assert fig.layout.template == pio.templates[TEMPLATE] and len(fig.to_json()) < 3000
+    maps = {n: {layer: torch.rand(s, s) for layer, s in (("layer2", 16), ("layer3", 8), ("layer4", 4))} for n in "ab"}
+    fig = viz.spatial_maps(maps)
+    assert len(fig.data) == 6 and len({(t.xaxis, t.yaxis) for t in fig.data}) == 6
+    for t in fig.data:
+        y = fig.layout[t.yaxis.replace("y", "yaxis")]
+        assert y.scaleanchor == t.xaxis and y.autorange == "reversed"  # square cells, row 0 on top
+    x_domains = sorted({tuple(fig.layout[t.xaxis.replace("x", "xaxis")].domain) for t in fig.data})
+    assert len(x_domains) == 3 and all(0 <= a < b <= 1 for a, b in x_domains)
+    assert [a.text.split("<br>")[1] for a in fig.layout.annotations[:3]] == [
+        "layer2 (16×16)",
+        "layer3 (8×8)",
+        "layer4 (4×4)",
+    ]

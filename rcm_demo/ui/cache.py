@@ -4,6 +4,7 @@ as ``_x``/``_y`` are determined by the image key and not hashed."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -16,26 +17,52 @@ from ..zoo import CheckpointError, default_checkpoints, get_checkpoint, load_mod
 from .frame import device, user_errors
 from .jobs import USE_WORKER, _heavy, _no_progress, _owner, _quick, _wait
 
-
 # ----------------------------------------------------------------------------- the zoo, cached
+STAMP_TTL_S = 1.0  # file stamps are read again after this long (a page asks for them dozens of times)
+_STAMPS: dict[tuple, tuple[float, tuple]] = {}
+
+
+def forget_stamps():
+    """Read every file stamp again at the next request (after writing checkpoints from this process)."""
+    _STAMPS.clear()
+
+
+def _memo_stamp(key: tuple, read) -> tuple:
+    now = time.monotonic()
+    hit = _STAMPS.get(key)
+    if hit is not None and now - hit[0] < STAMP_TTL_S:
+        return hit[1]
+    value = read()
+    _STAMPS[key] = (now, value)
+    return value
+
+
 def _stamp(name: str) -> tuple:
-    """Size and mtime of the card and the weights: a checkpoint rewritten on disk is loaded (and verified) anew."""
-    out = []
-    for suffix in (".json", ".safetensors"):
-        try:
-            s = (zoo.PRETRAINED_DIR / f"{name}{suffix}").stat()
-            out += [s.st_size, s.st_mtime_ns]
-        except OSError:
-            out += [None, None]
-    return tuple(out)
+    """Size and mtime of the card and the weights: a checkpoint rewritten on disk is loaded (and verified)
+    anew, at most ``STAMP_TTL_S`` later."""
+
+    def read():
+        out = []
+        for suffix in (".json", ".safetensors"):
+            try:
+                s = (zoo.PRETRAINED_DIR / f"{name}{suffix}").stat()
+                out += [s.st_size, s.st_mtime_ns]
+            except OSError:
+                out += [None, None]
+        return tuple(out)
+
+    return _memo_stamp((str(zoo.PRETRAINED_DIR), name), read)
 
 
 def _dir_stamp() -> tuple:
-    try:
-        d = zoo.PRETRAINED_DIR
-        return (str(d), *sorted((p.name, p.stat().st_mtime_ns) for p in d.glob("*.json")))
-    except OSError:
-        return ()
+    def read():
+        try:
+            d = zoo.PRETRAINED_DIR
+            return (str(d), *sorted((p.name, p.stat().st_mtime_ns) for p in d.glob("*.json")))
+        except OSError:
+            return ()
+
+    return _memo_stamp((str(zoo.PRETRAINED_DIR), None), read)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -147,7 +174,8 @@ def decoded_upload(digest: str, data: bytes):
 @st.cache_data(show_spinner=False, max_entries=64)
 def _clean_bits(name, stamp, dev):
     xs, ys = sample()
-    return _quick(lab.clean_correct, cached_model(name, dev), xs.float() / 255, ys)
+    # Batches of 100: the ×2-upsampling model's activations for 500 images at once took ~0.5 GB.
+    return _quick(lab.clean_correct, cached_model(name, dev), xs.float() / 255, ys, batch_size=100)
 
 
 def clean_bits(names) -> list[torch.Tensor]:

@@ -7,11 +7,10 @@ import math
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from ..data import CLASSES
 from ..probe import PROFILE
-from .base import FONT, HEATMAP_SCALE, LAYER_LABELS, PALETTE, _label, _layout, _log_axis, _style
+from .base import HEATMAP_SCALE, LAYER_LABELS, PALETTE, _label, _layout, _style, axis_name, grid, layout, log_axis
 
 
 def topk_bars(p_clean, p_adv, k=5, true_label=None) -> go.Figure:
@@ -21,44 +20,50 @@ def topk_bars(p_clean, p_adv, k=5, true_label=None) -> go.Figure:
         key=lambda i: -float(p_clean[i]) - float(p_adv[i]),
     )[: k + 2]
     names = [CLASSES[i] + (" ✓" if i == true_label else "") for i in idx]
-    fig = go.Figure(
-        [
-            go.Bar(name="clean", y=names, x=[float(p_clean[i]) for i in idx], orientation="h", marker_color=PALETTE[0]),
-            go.Bar(
-                name="adversarial",
-                y=names,
-                x=[float(p_adv[i]) for i in idx],
-                orientation="h",
-                marker_color=PALETTE[1],
-                marker_pattern_shape="/",
-            ),
-        ]
+    bars = [
+        dict(type="bar", name="clean", y=names, x=[float(p_clean[i]) for i in idx], orientation="h",
+             marker=dict(color=PALETTE[0])),
+        dict(type="bar", name="adversarial", y=names, x=[float(p_adv[i]) for i in idx], orientation="h",
+             marker=dict(color=PALETTE[1], pattern=dict(shape="/"))),
+    ]  # fmt: skip
+    return go.Figure(
+        bars,
+        layout(
+            "Top classes before / after",
+            height=320,
+            barmode="group",
+            yaxis=dict(autorange="reversed"),
+            xaxis=dict(range=[0, 1], title=dict(text="probability")),
+            legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
+            margin=dict(t=80),
+        ),
     )
-    fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(range=[0, 1], title="probability")
-    _layout(fig, "Top classes before / after", height=320, barmode="group")
-    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0), margin=dict(t=80))
-    return fig
 
 
 def energy_profile(profiles: dict[str, dict], key="relative", labels=None) -> go.Figure:
     """One line per model: ||f_l(x+δ) − f_l(x)|| / ||f_l(x)|| along the network."""
     layers = ["input", *PROFILE]
-    fig = go.Figure()
-    for i, (name, e) in enumerate(profiles.items()):
-        fig.add_trace(
-            go.Scatter(
-                x=[LAYER_LABELS[k] for k in layers],
-                y=[e[k][key] for k in layers],
-                mode="lines+markers",
-                name=_label(name, labels),
-                **_style(i),
-            )
+    lines = [
+        dict(
+            type="scatter",
+            x=[LAYER_LABELS[k] for k in layers],
+            y=[e[k][key] for k in layers],
+            mode="lines+markers",
+            name=_label(name, labels),
+            **_style(i),
         )
+        for i, (name, e) in enumerate(profiles.items())
+    ]
     ytitle = "relative change ‖Δf‖/‖f‖" if key == "relative" else "absolute change ‖Δf‖"
-    _log_axis(fig.update_yaxes, ytitle)
-    fig.update_xaxes(title="stage (input → logits)")
-    return _layout(fig, "Perturbation energy per layer", height=420)
+    return go.Figure(
+        lines,
+        layout(
+            "Perturbation energy per layer",
+            height=420,
+            yaxis=log_axis(ytitle),
+            xaxis=dict(title=dict(text="stage (input → logits)")),
+        ),
+    )
 
 
 def spatial_maps(maps_by_model: dict[str, dict], layers=("layer2", "layer3", "layer4"), labels=None) -> go.Figure:
@@ -70,32 +75,36 @@ def spatial_maps(maps_by_model: dict[str, dict], layers=("layer2", "layer3", "la
         for n in names
         for layer in layers
     ]
-    fig = make_subplots(
-        rows=len(names), cols=len(layers), horizontal_spacing=0.05, vertical_spacing=0.12, subplot_titles=titles
-    )
+    axes, refs = grid(len(names), len(layers), hspace=0.05, vspace=0.12, titles=titles)
     zmax = max(float(maps_by_model[n][layer].max()) for n in names for layer in layers) or 1.0
-    for r, n in enumerate(names, 1):
-        for c, layer in enumerate(layers, 1):
-            fig.add_trace(
-                go.Heatmap(
+    maps = []
+    for r, n in enumerate(names):
+        for c, layer in enumerate(layers):
+            xref, yref = refs[r * len(layers) + c]
+            maps.append(
+                dict(
+                    type="heatmap",
                     z=maps_by_model[n][layer].numpy(),
                     zmin=0,
                     zmax=zmax,
                     colorscale=HEATMAP_SCALE,
-                    showscale=(r == 1 and c == len(layers)),
-                    colorbar=dict(title="rel. ‖ΔZ‖", len=0.5, y=1, yanchor="top"),
-                ),
-                row=r,
-                col=c,
+                    showscale=(r == 0 and c == len(layers) - 1),
+                    colorbar=dict(title=dict(text="rel. ‖ΔZ‖"), len=0.5, y=1, yanchor="top"),
+                    xaxis=xref,
+                    yaxis=yref,
+                )
             )
-            fig.update_yaxes(
-                autorange="reversed", showticklabels=False, scaleanchor=f"x{(r - 1) * len(layers) + c}", row=r, col=c
-            )
-            fig.update_xaxes(showticklabels=False, row=r, col=c)
-    fig.update_annotations(font_size=FONT)
-    _layout(fig, "Where the perturbation lives (relative ‖ΔZ‖ per position)", height=280 * len(names) + 110)
-    fig.update_layout(margin=dict(t=110))  # room for the title above the two-line panel titles
-    return fig
+            axes[axis_name(xref)].update(showticklabels=False)
+            axes[axis_name(yref)].update(autorange="reversed", showticklabels=False, scaleanchor=xref)
+    return go.Figure(
+        maps,
+        layout(
+            "Where the perturbation lives (relative ‖ΔZ‖ per position)",
+            height=280 * len(names) + 110,
+            margin=dict(t=110),  # room for the title above the two-line panel titles
+            **axes,
+        ),
+    )
 
 
 def eps_layer_heatmap(m: dict) -> go.Figure:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from .base import GREY, PALETTE, SYMBOLS, _label, _layout, _log_axis, _style
+from .base import GREY, PALETTE, SYMBOLS, _label, _layout, _log_axis, _style, axis_name, grid, layout, log_axis
 
 
 def pooling_bars(report: dict) -> go.Figure:
@@ -32,19 +31,20 @@ def synthetic_pooling(rows: list[dict], current: dict | None = None, normalised:
     (both poolings fall there — a correct number that tells the opposite story)."""
     hw = [r["H"] * r["W"] for r in rows]
     keys = ("ratio_avg", "ratio_max") if normalised else ("pooled_avg", "pooled_max")
-    fig = go.Figure()
-    grid = np.geomspace(1, max(hw) * 1.3, 60)
-    fig.add_trace(
-        go.Scatter(
-            x=grid, y=1 / np.sqrt(grid), mode="lines", name="1/√(HW)", line=dict(color=GREY, dash="dash", width=2)
-        )
-    )
-    for i, (key, label) in enumerate(zip(keys, ("average pooling", "max pooling"))):
-        fig.add_trace(go.Scatter(x=hw, y=[r[key] for r in rows], mode="lines+markers", name=label, **_style(i)))
+    grid_ = np.geomspace(1, max(hw) * 1.3, 60)
+    lines = [
+        dict(type="scatter", x=grid_, y=1 / np.sqrt(grid_), mode="lines", name="1/√(HW)",
+             line=dict(color=GREY, dash="dash", width=2)),
+        *(
+            dict(type="scatter", x=hw, y=[r[key] for r in rows], mode="lines+markers", name=label, **_style(i))
+            for i, (key, label) in enumerate(zip(keys, ("average pooling", "max pooling")))
+        ),
+    ]  # fmt: skip
     if current is not None:
         chw = current["H"] * current["W"]
-        fig.add_trace(
-            go.Scatter(
+        lines.append(
+            dict(
+                type="scatter",
                 x=[chw, chw],
                 y=[current[keys[0]], current[keys[1]]],
                 mode="markers",
@@ -52,15 +52,16 @@ def synthetic_pooling(rows: list[dict], current: dict | None = None, normalised:
                 marker=dict(size=18, color="rgba(0,0,0,0)", line=dict(color="#000000", width=3)),
             )
         )
-    _log_axis(fig.update_xaxes, "H·W (positions in the pre-pool map)")
     ytitle = "‖Δ pooled‖ / ‖ΔZ‖_F" if normalised else "‖Δ pooled‖ / ‖ΔZ per position‖"
-    _log_axis(fig.update_yaxes, ytitle)
     title = (
         "Normalised view: divided by the whole map's change"
         if normalised
         else "Fixed change per position: what pooling lets through"
     )
-    return _layout(fig, title, height=420)
+    return go.Figure(
+        lines,
+        layout(title, height=420, xaxis=log_axis("H·W (positions in the pre-pool map)"), yaxis=log_axis(ytitle)),
+    )
 
 
 def pooling_vs_bound(points: list[dict], labels=None) -> go.Figure:
@@ -149,19 +150,21 @@ def paired_differences(rows: list[dict]) -> go.Figure:
     """Enlarged minus baseline, in points, with 95% intervals: one panel per pooling."""
     pools = sorted({r["pool"] for r in rows}) or ["avg"]
     # Each panel lists only its own pairs (no shared category axis, so no empty rows).
-    fig = make_subplots(rows=1, cols=len(pools), horizontal_spacing=0.3, subplot_titles=[f"{p} pooling" for p in pools])
+    axes, refs = grid(1, len(pools), hspace=0.3, titles=[f"{p} pooling" for p in pools])
     metrics = list(dict.fromkeys(r["metric_label"] for r in rows))
-    for c, pool in enumerate(pools, 1):
+    points, zero_lines = [], []
+    for c, (pool, (xref, yref)) in enumerate(zip(pools, refs)):
         for i, m in enumerate(metrics):
             sel = [r for r in rows if r["pool"] == pool and r["metric_label"] == m]
-            fig.add_trace(
-                go.Scatter(
+            points.append(
+                dict(
+                    type="scatter",
                     x=[100 * r["diff"] for r in sel],
                     y=[f"{r['enlarged'].replace(' · ' + pool, '')} − 4×4" for r in sel],
                     mode="markers",
                     name=m,
                     legendgroup=m,
-                    showlegend=c == 1,
+                    showlegend=c == 0,
                     marker=dict(symbol=SYMBOLS[i], size=11, color=PALETTE[i]),
                     error_x=dict(
                         type="data",
@@ -169,17 +172,24 @@ def paired_differences(rows: list[dict]) -> go.Figure:
                         array=[100 * (r["hi"] - r["diff"]) for r in sel],
                         arrayminus=[100 * (r["diff"] - r["lo"]) for r in sel],
                     ),
-                ),
-                row=1,
-                col=c,
+                    xaxis=xref,
+                    yaxis=yref,
+                )
             )
-        fig.add_vline(x=0, line=dict(color=GREY, dash="dash"), row=1, col=c)
-        fig.update_xaxes(title="difference (accuracy points)", row=1, col=c)
-    _layout(
-        fig,
-        "Enlarged map minus its 4×4 baseline (paired on the same images, 95% CI)",
-        height=240 + 55 * max(len({r["enlarged"] for r in rows if r["pool"] == p}) for p in pools),
+        zero_lines.append(
+            dict(type="line", x0=0, x1=0, y0=0, y1=1, xref=xref, yref=f"{yref} domain",
+                 line=dict(color=GREY, dash="dash"))
+        )  # fmt: skip
+        axes[axis_name(xref)]["title"] = dict(text="difference (accuracy points)")
+    return go.Figure(
+        points,
+        layout(
+            "Enlarged map minus its 4×4 baseline (paired on the same images, 95% CI)",
+            height=240 + 55 * max(len({r["enlarged"] for r in rows if r["pool"] == p}) for p in pools),
+            # Below the panels: clear of the panel titles.
+            legend=dict(orientation="h", yanchor="top", y=-0.25, x=0, xanchor="left"),
+            margin=dict(b=110),
+            shapes=zero_lines,
+            **axes,
+        ),
     )
-    # Below the panels: clear of the panel titles.
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.25, x=0, xanchor="left"), margin=dict(b=110))
-    return fig
