@@ -23,8 +23,8 @@ STATE = {
 }
 ui.url_state(STATE)
 
+names = ui.models_ui()  # full width: the checkpoint labels are read whole, not cut at the sidebar's width
 with st.sidebar:
-    names = ui.models_ui()
     x, y, image_label, image_key = ui.image_ui(names)
 s = ui.attack_ui()
 if x is None:
@@ -52,7 +52,7 @@ for col, (name, r) in zip(st.columns(len(results)), results.items()):
         a.image(viz.to_uint8_image(x[0]), caption="clean", width="stretch")
         b.image(viz.to_uint8_image(r["x_adv"]), caption="adversarial", width="stretch")
         c.image(viz.amplify_delta(r["delta"]), caption="δ (amplified)", width="stretch")
-        ui.chart(viz.topk_bars(r["p_clean"], r["p_adv"], true_label=None if y is None else int(y[0])), f"top_{name}")
+        st.html(viz.topk_html(r["p_clean"], r["p_adv"], true_label=None if y is None else int(y[0])))
         st.caption(
             f"‖δ‖∞ = {r['linf255']:.2f}/255 · ‖δ‖₂ = {r['l2']:.3f} · pooled change ‖Δa‖/‖ΔZ‖ "
             f"{r['pooling']['ratio_avg']:.3f} vs bound {r['pooling']['bound_avg']:.3f}"

@@ -21,8 +21,8 @@ STATE = {
 }
 ui.url_state(STATE)
 
+names = ui.models_ui()  # full width: the checkpoint labels are read whole, not cut at the sidebar's width
 with st.sidebar:
-    names = ui.models_ui()
     x, y, image_label, image_key = ui.image_ui(names)
 s = ui.attack_ui()
 shared = st.toggle(

@@ -134,15 +134,19 @@ def clean_correct(model, x, y, batch_size=500) -> torch.Tensor:
     return A.predict(model, x, batch_size=batch_size).argmax(1).cpu() == y.cpu()
 
 
-def first_correct(correct: list[torch.Tensor], after: int = -1) -> int | None:
-    """Index of the first image after ``after`` (wrapping around) that every model classifies correctly,
-    given each model's (N,) correctness bits (``clean_correct``); None if there is none."""
-    if not correct:
-        return None
-    ok = torch.stack([torch.as_tensor(c, dtype=torch.bool) for c in correct]).all(0)
-    order = (torch.arange(len(ok)) + after + 1) % len(ok)
-    hits = ok[order].nonzero()
-    return int(order[hits[0, 0]]) if len(hits) else None
+def first_correct(all_correct, n: int, after: int = -1, block: int = 64) -> int | None:
+    """Index of the first of ``n`` images after ``after`` (wrapping around) that every model classifies
+    correctly; None if there is none. ``all_correct(b)`` gives, for the images b·block … b·block+block−1,
+    whether every model is right (computed on demand: the usual answer costs one block)."""
+    blocks: dict[int, torch.Tensor] = {}
+    for k in range(n):
+        i = (after + 1 + k) % n
+        b = i // block
+        if b not in blocks:
+            blocks[b] = torch.as_tensor(all_correct(b), dtype=torch.bool)
+        if blocks[b][i - b * block]:
+            return i
+    return None
 
 
 def attack_flips(model, x, y, s: AttackSettings) -> torch.Tensor:

@@ -76,6 +76,12 @@ def test_every_page_timed_with_one_interaction_then_attack_and_uploads(server, t
             default_s = timed(page, lambda name=name: page.goto(f"{server}/{name}"))
             assert_healthy(page, name)
             page.screenshot(path=str(SHOTS / f"{name or 'home'}.png"), full_page=True)
+            # Checkpoint labels are read whole: no tag of the model picker is cut with an ellipsis.
+            cut = page.eval_on_selector_all(
+                '[data-testid="stMultiSelect"] [data-tag] span[title]',
+                "els => els.filter(e => e.scrollWidth > e.clientWidth).map(e => e.title)",
+            )
+            assert not cut, f"{name}: checkpoint labels cut: {cut}"
             what, act = INTERACTIONS[name]
             interaction_s = timed(page, lambda act=act: act(page))
             assert_healthy(page, name)

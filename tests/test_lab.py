@@ -101,15 +101,19 @@ def test_robustness_curves_carry_intervals():
     assert fig.data[0].error_y.array[0] > 0
 
 
-def test_first_correct_reads_correctness_bits_and_wraps_around():
-    a = torch.tensor([True, False, True, True])
-    b = torch.tensor([False, False, True, True])
-    assert lab.first_correct([a, b]) == 2
-    assert lab.first_correct([a, b], after=2) == 3
-    assert lab.first_correct([a, b], after=3) == 2  # wraps around
-    assert lab.first_correct([a], after=3) == 0
-    assert lab.first_correct([a, ~a]) is None
-    assert lab.first_correct([]) is None
+def test_first_correct_asks_for_blocks_on_demand_and_wraps_around():
+    ok = torch.tensor([False, False, True, True, False, False, False, True, False, False])
+    asked = []
+
+    def block(b):  # blocks of 4 images: every model right where ok is True
+        asked.append(b)
+        return ok[4 * b : 4 * b + 4]
+
+    assert lab.first_correct(block, 10, block=4) == 2 and asked == [0]  # one block answers
+    asked.clear()
+    assert lab.first_correct(block, 10, after=3, block=4) == 7 and asked == [1]
+    assert lab.first_correct(block, 10, after=7, block=4) == 2  # wraps around
+    assert lab.first_correct(lambda b: torch.zeros(4, dtype=torch.bool), 10, block=4) is None
 
 
 def test_figures_use_the_small_template_and_one_axis_pair_per_panel():
@@ -134,3 +138,16 @@ def test_figures_use_the_small_template_and_one_axis_pair_per_panel():
         "layer3 (8×8)",
         "layer4 (4×4)",
     ]
+
+
+def test_topk_html_writes_every_probability_and_marks_the_true_class():
+    p = torch.zeros(10)
+    p[0], p[8], p[1] = 0.6, 0.3, 0.1
+    q = torch.zeros(10)
+    q[8], q[0], q[3] = 0.7, 0.2, 0.1
+    html = viz.topk_html(p, q, k=2, true_label=0)
+    # airplane (true, 60% → 20%), ship (30% → 70%); bars are as wide as the probabilities
+    assert "airplane ✓" in html and "60% → 20%" in html and "30% → 70%" in html
+    assert "width:60.0%" in html and "width:70.0%" in html
+    assert html.index("ship") < html.index("airplane")  # most probable before + after first (1.0 vs 0.8)
+    assert "<script" not in html and "plotly" not in html

@@ -171,31 +171,42 @@ def decoded_upload(digest: str, data: bytes):
     return decode_image(data)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _clean_bits(name, stamp, dev):
+CLEAN_BLOCK = 64  # bundled images per cached block of clean predictions
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def _clean_block(name, stamp, dev, b):
     xs, ys = sample()
-    # Batches of 100: the ×2-upsampling model's activations for 500 images at once took ~0.5 GB.
-    return _quick(lab.clean_correct, cached_model(name, dev), xs.float() / 255, ys, batch_size=100)
+    sl = slice(b * CLEAN_BLOCK, (b + 1) * CLEAN_BLOCK)
+    return _quick(lab.clean_correct, cached_model(name, dev), xs[sl].float() / 255, ys[sl])
 
 
-def clean_bits(names) -> list[torch.Tensor]:
-    """Per checkpoint, which bundled images it classifies correctly (clean): computed once per checkpoint
-    for the whole sample (about 0.1 s on CPU), then every gallery mark and default image is a lookup.
-    Broken checkpoints are skipped (reported where the page loads its models)."""
+def _usable(names) -> list[str]:
     out = []
     for n in names:
         try:
-            out.append(_clean_bits(n, _stamp(n), device()))
+            cached_model(n, device())
+            out.append(n)
         except CheckpointError:
-            pass
+            pass  # a broken checkpoint is reported where the page loads its models
     return out
+
+
+def clean_block(names, b: int) -> torch.Tensor:
+    """(len(names), ≤ CLEAN_BLOCK) bool: which of the bundled images b·64 … b·64+63 each checkpoint
+    classifies correctly (clean). Computed a block at a time (one forward pass of 64 images per model)
+    and cached per checkpoint, so gallery marks and default images are lookups after the first visit."""
+    return torch.stack([_clean_block(n, _stamp(n), device(), int(b)) for n in names])
 
 
 def first_correct(names, after: int = -1) -> int:
     """The first bundled image after ``after`` that every model in ``names`` classifies correctly
     (image 0 when there is none or no model)."""
+    usable = _usable(names)
+    if not usable:
+        return 0
     try:
-        found = lab.first_correct(clean_bits(names), int(after))
+        found = lab.first_correct(lambda b: clean_block(usable, b).all(0), len(sample()[1]), int(after), CLEAN_BLOCK)
     except W.Busy:
         return max(int(after) + 1, 0) % len(sample()[1])  # the lab is busy: the next image, unchecked
     return 0 if found is None else found
@@ -359,13 +370,13 @@ def lesson_html(trio: list[str], i: int) -> str:
 
 def correct_marks(names: tuple, ids: tuple) -> dict[int, str]:
     """Per bundled image id, one mark per model: ✓ classified correctly (clean), ✗ not (live, cached)."""
-    try:
-        bits = clean_bits(names)
-    except W.Busy:
-        bits = []
-    if len(bits) != len(names):  # busy, or a broken checkpoint (reported where the page loads its models)
+    if len(_usable(names)) != len(names):  # a broken checkpoint (reported where the page loads its models)
         return {j: "" for j in ids}
-    return {j: "".join("✓" if b[j] else "✗" for b in bits) for j in ids}
+    try:
+        blocks = {b: clean_block(names, b) for b in {j // CLEAN_BLOCK for j in ids}}
+    except W.Busy:
+        return {j: "" for j in ids}
+    return {j: "".join("✓" if ok else "✗" for ok in blocks[j // CLEAN_BLOCK][:, j % CLEAN_BLOCK]) for j in ids}
 
 
 @st.cache_data(show_spinner="Searching for an image the models disagree on…", max_entries=64)
