@@ -4,7 +4,8 @@ Chromium against `streamlit run app.py`, until the page is drawn and its script 
 (`bench/reference_app.py`) timed the same way in the same run as the reference.
 
     python bench/page_views.py                  # 5 rounds, open tab (same tab navigates between pages)
-    python bench/page_views.py --new-tab        # every view in a fresh tab (a new renderer each time)
+    python bench/page_views.py --new-tab        # every view in a new tab of the same browser (cache warm)
+    python bench/page_views.py --fresh          # every view in a new browser context (a first visit)
     python bench/page_views.py --server-cpus 1 --browser-cpus 0   # server and browser on separate cores
 
 The first round after the server starts (imports, model loading) is reported apart; rounds cycle
@@ -25,9 +26,10 @@ from rcm_demo.devserver import CHROMIUM, CHROMIUM_ARGS, serve, timed  # noqa: E4
 PAGES = ["", "Lesson", "Attack_lab", "Feature_map_energy", "Pooling_lab", "Robustness_curves", "Model_zoo"]
 
 
-def view(browser, page, url, new_tab):
-    if new_tab:
-        p = browser.new_page(viewport={"width": 1400, "height": 1000})
+def view(browser, page, url, how):
+    if how != "open tab":
+        opener = browser if how == "fresh" else page.context  # browser.new_page: a new context
+        p = opener.new_page(viewport={"width": 1400, "height": 1000})
         try:
             return timed(p, lambda: p.goto(url))
         finally:
@@ -38,11 +40,13 @@ def view(browser, page, url, new_tab):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--new-tab", action="store_true")
+    ap.add_argument("--new-tab", action="store_true", help="a new tab of the same browser for every view")
+    ap.add_argument("--fresh", action="store_true", help="a new browser context (empty cache) for every view")
     ap.add_argument("--server-cpus", default=None, help="taskset core list for the server, e.g. 1")
     ap.add_argument("--browser-cpus", default=None, help="taskset core list for Chromium, e.g. 0")
     ap.add_argument("--json", default="", help="also write the figures to this file")
     a = ap.parse_args()
+    how = "fresh" if a.fresh else "new tab" if a.new_tab else "open tab"
     from playwright.sync_api import sync_playwright
 
     if a.browser_cpus:  # Chromium inherits this process's affinity
@@ -54,16 +58,16 @@ def main():
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             for name in PAGES:
-                first[name or "Home"] = view(browser, page, f"{url}/{name}", a.new_tab)
-            view(browser, page, ref, a.new_tab)
+                first[name or "Home"] = view(browser, page, f"{url}/{name}", how)
+            view(browser, page, ref, how)
             for _ in range(a.rounds):
-                times["reference"].append(view(browser, page, ref, a.new_tab))
+                times["reference"].append(view(browser, page, ref, how))
                 for name in PAGES:
-                    times[name].append(view(browser, page, f"{url}/{name}", a.new_tab))
+                    times[name].append(view(browser, page, f"{url}/{name}", how))
             browser.close()
     cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo"], capture_output=True, text=True)
     print(
-        f"{os.cpu_count()} cores ({cpu.stdout.split(':')[-1].strip()}); {'new tab' if a.new_tab else 'open tab'}; "
+        f"{os.cpu_count()} cores ({cpu.stdout.split(':')[-1].strip()}); {how}; "
         f"median of {a.rounds}; server cores {a.server_cpus or 'all'}, browser cores {a.browser_cpus or 'all'}"
     )
     ref_s = statistics.median(times["reference"])
