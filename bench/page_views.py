@@ -28,8 +28,8 @@ PAGES = ["", "Lesson", "Attack_lab", "Feature_map_energy", "Pooling_lab", "Robus
 
 def view(browser, page, url, how):
     if how != "open tab":
-        opener = browser if how == "fresh" else page.context  # browser.new_page: a new context
-        p = opener.new_page(viewport={"width": 1400, "height": 1000})
+        p = browser.new_page() if how == "fresh" else page.context.new_page()  # browser.new_page: a new context
+        p.set_viewport_size({"width": 1400, "height": 1000})
         try:
             return timed(p, lambda: p.goto(url))
         finally:

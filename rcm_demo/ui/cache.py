@@ -171,10 +171,10 @@ def decoded_upload(digest: str, data: bytes):
     return decode_image(data)
 
 
-CLEAN_BLOCK = 64  # bundled images per cached block of clean predictions
+CLEAN_BLOCK = 16  # bundled images per cached block of clean predictions (a gallery window needs one or two)
 
 
-@st.cache_data(show_spinner=False, max_entries=1024)
+@st.cache_data(show_spinner=False, max_entries=4096)
 def _clean_block(name, stamp, dev, b):
     xs, ys = sample()
     sl = slice(b * CLEAN_BLOCK, (b + 1) * CLEAN_BLOCK)
@@ -193,8 +193,8 @@ def _usable(names) -> list[str]:
 
 
 def clean_block(names, b: int) -> torch.Tensor:
-    """(len(names), ≤ CLEAN_BLOCK) bool: which of the bundled images b·64 … b·64+63 each checkpoint
-    classifies correctly (clean). Computed a block at a time (one forward pass of 64 images per model)
+    """(len(names), ≤ CLEAN_BLOCK) bool: which of the bundled images b·16 … b·16+15 each checkpoint
+    classifies correctly (clean). Computed a block at a time (one forward pass of 16 images per model)
     and cached per checkpoint, so gallery marks and default images are lookups after the first visit."""
     return torch.stack([_clean_block(n, _stamp(n), device(), int(b)) for n in names])
 
