@@ -136,7 +136,8 @@ class ModelWorker:
 
     def _light_loop(self):
         while self._wait_for(self._light):
-            time.sleep(self.window_s)  # let a few more requests arrive: gather, then run once
+            if self._first_is_batchable():
+                time.sleep(self.window_s)  # let a few more requests arrive: gather, then run once
             batch = []
             try:
                 batch = self._take_batch()
@@ -161,6 +162,11 @@ class ModelWorker:
                 job.future.set_result(p["fn"](*p["args"], progress=progress, **p["kwargs"]))
             except Exception as e:  # noqa: BLE001 - handed to the waiting session, which shows it
                 job.future.set_exception(e)
+
+    def _first_is_batchable(self) -> bool:
+        """A quick job runs alone and at once; only attacks are worth a gathering window."""
+        with self._cv:
+            return bool(self._light) and "fn" not in self._light[0].payload
 
     def _take_batch(self) -> list[_Job]:
         with self._cv:
