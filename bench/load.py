@@ -80,8 +80,9 @@ async def run(url, n, timeout_s, offset, client="browser"):
     return p50, p95, errors
 
 
-def measure(url, sessions, timeout_s, label, pid=None, client="browser", offset=0):
+def measure(url, sessions, timeout_s, label, pid=None, client="browser", offset=0, settle_s=5.0):
     asyncio.run(run(url, 1, timeout_s, 499, client))  # warm-up: models loaded, caches of the frame filled
+    time.sleep(settle_s)  # let the background work the first view starts (whole-sample predictions) finish
     rows = []
     for k, n in enumerate(sessions):
         p50, p95, errors = asyncio.run(run(url, n, timeout_s, offset + 100 * k, client))

@@ -13,8 +13,14 @@ on the same cores and each uses all of them. The worker owns the model work inst
   batches by more than sharing the cores.
 * **Bounded.** At most ``max_pending`` jobs wait; beyond that ``submit`` raises ``Busy`` at once (the
   UI says "the lab is busy, retry in a few seconds"). ``cancel(owner)`` drops a closed session's jobs.
-* Torch's CPU thread count is set once, when the first worker starts (``threads``, default all cores),
-  not by every session thread.
+* Torch's CPU thread count is set once, when the first worker starts (``threads``, default
+  ``torch_threads()``: 1 unless ``RCM_TORCH_THREADS`` says otherwise), not by every session thread.
+  One thread per op, because all of the app's model work runs outside the main thread, and there
+  OpenMP's fork/join costs ~60 µs per op (an elementwise add on a 64×32×32 map: 7 µs in the main thread,
+  66 µs in another thread with 2 OpenMP threads): PGD-10 on one image through the three default
+  checkpoints took 0.83 s with 2 threads and 0.34 s with 1 in a worker thread (0.30 s in the main
+  thread), measured on a 2-core Xeon. With one thread per op, the light and the heavy lane each get a
+  core. (Large batches lose up to 1.4×: 30 images, 3.8 s with 2 threads vs 5.2 s with 1.)
 
     w = get_worker("cpu")
     fut = w.attack(name, model, x, y, settings, owner=session_id)   # concurrent.futures.Future
@@ -38,6 +44,11 @@ import torch
 from . import lab
 
 
+def torch_threads() -> int:
+    """Torch CPU threads for the app's model work: ``RCM_TORCH_THREADS``, else 1 (see the module doc)."""
+    return max(int(os.environ.get("RCM_TORCH_THREADS", "1") or 1), 1)
+
+
 class Busy(RuntimeError):
     """The worker's queue is full: retry in a few seconds."""
 
@@ -55,7 +66,7 @@ class _Job:
 class ModelWorker:
     def __init__(self, max_batch: int = 32, window_s: float = 0.02, max_pending: int = 256, threads: int | None = None):
         self.max_batch, self.window_s, self.max_pending = max_batch, window_s, max_pending
-        self.threads = threads or os.cpu_count() or 1
+        self.threads = threads or torch_threads()
         # Once, for all model work of this process (changing it while another thread runs a parallel
         # torch op is asking for trouble, so only when it differs).
         if torch.get_num_threads() != self.threads:
@@ -222,7 +233,7 @@ def get_worker(device: str) -> ModelWorker:
     """The process's worker for ``device`` (created on first use)."""
     with _LOCK:
         if device not in _WORKERS:
-            _WORKERS[device] = ModelWorker(threads=int(os.environ.get("RCM_TORCH_THREADS", 0)) or None)
+            _WORKERS[device] = ModelWorker()
         return _WORKERS[device]
 
 

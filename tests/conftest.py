@@ -10,9 +10,13 @@ TINY = ModelSpec(arch="resnet18", width=4)
 
 @pytest.fixture(autouse=True, scope="session")
 def _few_threads():
-    # Once per run: the model worker's threads may still be finishing a job when the next test starts,
-    # and torch's thread count should not change under a running parallel op.
-    torch.set_num_threads(int(os.environ.get("RCM_TEST_THREADS", "2")))
+    # Once per run, the app's own setting (rcm_demo.worker.torch_threads: one thread per op, the fast
+    # choice outside the main thread, where AppTest runs the pages): the model worker's threads may still
+    # be finishing a job when the next test starts, and torch's thread count should not change under a
+    # running parallel op. RCM_TEST_THREADS overrides it.
+    from rcm_demo.worker import torch_threads
+
+    torch.set_num_threads(int(os.environ.get("RCM_TEST_THREADS", 0)) or torch_threads())
 
 
 @pytest.fixture

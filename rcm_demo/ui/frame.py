@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import functools
-import os
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -14,11 +13,13 @@ import streamlit as st
 import torch
 from streamlit.errors import StreamlitPageNotFoundError
 
-from ..worker import Busy
+from ..worker import Busy, torch_threads
 from ..zoo import CheckpointError
 
-if os.environ.get("RCM_TORCH_THREADS"):
-    torch.set_num_threads(int(os.environ["RCM_TORCH_THREADS"]))
+# Every model computation of the app runs outside the main thread (worker lanes or session threads),
+# where one torch thread per op is fastest on a small CPU (worker.torch_threads explains the measurement).
+if torch.get_num_threads() != torch_threads():
+    torch.set_num_threads(torch_threads())
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEVICE_KEY = "device"
