@@ -56,7 +56,8 @@ def main():
     with serve(cpus=a.server_cpus) as (url, _), serve("bench/reference_app.py", cpus=a.server_cpus) as (ref, _):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            # A context of its own for the open tab, so that "new tab" can open more pages in it.
+            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             for name in PAGES:
                 first[name or "Home"] = view(browser, page, f"{url}/{name}", how)
             view(browser, page, ref, how)
