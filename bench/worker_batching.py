@@ -3,7 +3,7 @@ plus the probes, three default checkpoints, one bundled image each), computed (a
 before the worker, each in its own thread, and (b) through one ``ModelWorker`` that batches them —
 measured in the same run. No browser and no Streamlit: the model work alone.
 
-    python bench/worker_batching.py [--sessions 1 10 20 30] [--threads 2]
+    python bench/worker_batching.py [--sessions 1 10 20 30] [--threads N]   # default: the app's torch_threads()
 """
 
 import argparse
@@ -19,7 +19,7 @@ import torch  # noqa: E402
 
 from rcm_demo import lab  # noqa: E402
 from rcm_demo.data import load_sample  # noqa: E402
-from rcm_demo.worker import ModelWorker  # noqa: E402
+from rcm_demo.worker import ModelWorker, torch_threads  # noqa: E402
 from rcm_demo.zoo import default_checkpoints, load_model  # noqa: E402
 
 
@@ -31,8 +31,9 @@ def p95(v):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sessions", type=int, nargs="+", default=[1, 10, 20, 30])
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (default: the app's setting)")
     a = ap.parse_args()
+    a.threads = a.threads or torch_threads()
     torch.set_num_threads(a.threads)
     names = default_checkpoints(3, "cpu")
     models = {n: load_model(n) for n in names}
