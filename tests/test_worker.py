@@ -135,3 +135,22 @@ def test_quick_and_attack_jobs_queued_together_all_complete(models):
     finally:
         release.set()
         w.close()
+
+
+def test_gathering_window_only_while_other_sessions_submit(models):
+    # A lone user's jobs run without waiting for company; once another session is submitting, the light
+    # lane waits its window to batch them.
+    w = ModelWorker()
+    try:
+        gate = threading.Event()
+        held = w.quick(gate.wait, 10, owner="alice")  # keeps the light lane busy while the queue is inspected
+        x, s = torch.rand(1, 3, 32, 32), lab.AttackSettings(steps=2)
+        first = w.attack("a", models["a"], x, None, s, owner="alice")
+        assert not w._first_is_batchable()  # alice alone (her own earlier job does not count)
+        second = w.attack("a", models["a"], x, None, s, owner="bob")
+        assert w._first_is_batchable()
+        gate.set()
+        held.result(10), first.result(60), second.result(60)
+        assert w.batches[-1] == 2  # the two sessions' requests ran as one batch
+    finally:
+        w.close()
