@@ -27,6 +27,9 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
 ]
+# Every page's URL path, Home first: the file name without its order prefix (pages/1_Attack_lab.py ->
+# "Attack_lab"), as Streamlit serves it.
+PAGES = ["", *(p.stem.split("_", 1)[1] for p in sorted((ROOT / "pages").glob("*.py")))]
 # Running, computing, or elements not drawn yet: while any of these is on the page it is not done.
 BUSY = ("stStatusWidget", "stSpinner", "stSkeleton")
 

@@ -151,7 +151,7 @@ class ModelWorker:
 
     def _light_loop(self):
         while self._wait_for(self._light):
-            if self._first_is_batchable():
+            if self._worth_gathering():
                 time.sleep(self.window_s)  # let a few more requests arrive: gather, then run once
             batch = []
             try:
@@ -178,7 +178,7 @@ class ModelWorker:
             except Exception as e:  # noqa: BLE001 - handed to the waiting session, which shows it
                 job.future.set_exception(e)
 
-    def _first_is_batchable(self) -> bool:
+    def _worth_gathering(self) -> bool:
         """Whether to wait ``window_s`` before taking the next batch: only for an attack (a quick job runs
         alone and at once), and only while another session has been submitting (``active_s``): a lone
         user's three models run without 3 × 20 ms of waiting for company that is not coming."""

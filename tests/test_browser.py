@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from rcm_demo.devserver import CHROMIUM, CHROMIUM_ARGS, serve, timed, wait_done
+from rcm_demo.devserver import CHROMIUM, CHROMIUM_ARGS, PAGES, serve, timed, wait_done
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = Path(os.environ.get("RCM_SCREENSHOTS", ROOT / "artifacts" / "screenshots"))
-PAGES = ["", "Lesson", "Attack_lab", "Feature_map_energy", "Pooling_lab", "Robustness_curves", "Model_zoo"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 BUDGET_S = float(os.environ.get("RCM_VIEW_BUDGET_S", "6"))  # generous: CI machines are shared; README: idle figures

@@ -146,9 +146,9 @@ def test_gathering_window_only_while_other_sessions_submit(models):
         held = w.quick(gate.wait, 10, owner="alice")  # keeps the light lane busy while the queue is inspected
         x, s = torch.rand(1, 3, 32, 32), lab.AttackSettings(steps=2)
         first = w.attack("a", models["a"], x, None, s, owner="alice")
-        assert not w._first_is_batchable()  # alice alone (her own earlier job does not count)
+        assert not w._worth_gathering()  # alice alone (her own earlier job does not count)
         second = w.attack("a", models["a"], x, None, s, owner="bob")
-        assert w._first_is_batchable()
+        assert w._worth_gathering()
         gate.set()
         held.result(10), first.result(60), second.result(60)
         assert w.batches[-1] == 2  # the two sessions' requests ran as one batch

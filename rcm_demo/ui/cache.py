@@ -215,11 +215,8 @@ def prefetch_clean_bits(names):
     Until it is done, ``clean_block`` computes the blocks a page needs on the spot."""
     if not USE_WORKER:
         return
-    todo = {}
-    for n in _usable(names):
-        key = (n, _stamp(n), device())
-        if key not in _BITS and key not in _BITS_PENDING:
-            todo[key] = cached_model(n, device())
+    keys = [k for k in _bits_keys(_usable(names)) if k not in _BITS and k not in _BITS_PENDING]
+    todo = {k: cached_model(k[0], k[2]) for k in keys}  # key: (name, stamp, device)
     if todo:
         xs, ys = sample()
         try:
@@ -229,9 +226,13 @@ def prefetch_clean_bits(names):
             pass  # a busy lab computes the blocks it needs instead
 
 
+def _bits_keys(names) -> list[tuple]:
+    return [(n, _stamp(n), device()) for n in names]
+
+
 def clean_bits_ready(names) -> bool:
     """True once the whole-sample clean predictions of every checkpoint in ``names`` are there."""
-    return all((n, _stamp(n), device()) in _BITS for n in names)
+    return all(k in _BITS for k in _bits_keys(names))
 
 
 def clean_block(names, b: int) -> torch.Tensor:
@@ -239,8 +240,9 @@ def clean_block(names, b: int) -> torch.Tensor:
     classifies correctly (clean): read from the whole-sample predictions when they are there
     (``prefetch_clean_bits``), else computed for this block (one forward pass of 16 images per model,
     cached)."""
-    if clean_bits_ready(names):
-        return torch.stack([_BITS[(n, _stamp(n), device())][b * CLEAN_BLOCK : (b + 1) * CLEAN_BLOCK] for n in names])
+    keys = _bits_keys(names)
+    if all(k in _BITS for k in keys):
+        return torch.stack([_BITS[k][b * CLEAN_BLOCK : (b + 1) * CLEAN_BLOCK] for k in keys])
     return _clean_block(tuple(names), stamps(names), device(), int(b))
 
 
