@@ -1,7 +1,9 @@
 """Model-work benchmark for the worker (run by hand): N sessions' Attack-lab requests (PGD-10 at 8/255
 plus the probes, three default checkpoints, one bundled image each), computed (a) the way sessions did
-before the worker, each in its own thread, and (b) through one ``ModelWorker`` that batches them —
-measured in the same run. No browser and no Streamlit: the model work alone.
+before the worker, each in its own thread ("direct"), (b) through one ``ModelWorker`` that batches them
+and computes in its light-lane thread ("thread"), and (c) through one that computes the batches in its
+model process ("process", the app's default) — measured in the same run. No browser and no Streamlit:
+the model work alone. The last column is the p95 ratio of the reference (direct) to each worker mode.
 
     python bench/worker_batching.py [--sessions 1 10 20 30] [--threads N]   # default: the app's torch_threads()
 """
@@ -39,35 +41,40 @@ def main():
     models = {n: load_model(n) for n in names}
     s = load_sample()
     settings = lab.AttackSettings()  # the Attack lab's default: PGD-10 at 8/255, seed 0
-    w = ModelWorker(threads=a.threads)
+    workers = {"thread": ModelWorker(threads=a.threads), "process": ModelWorker(threads=a.threads, process=True)}
 
     def direct(k):
         t = time.perf_counter()
         lab.attack_models(models, s.float()[k : k + 1], s.y[k : k + 1], settings)
         return time.perf_counter() - t
 
-    def through_worker(k):
-        t = time.perf_counter()
-        futures = [w.attack(n, m, s.float()[k : k + 1], s.y[k : k + 1], settings) for n, m in models.items()]
-        for f in futures:
-            f.result()
-        return time.perf_counter() - t
+    def through(w):
+        def run(k):
+            t = time.perf_counter()
+            x = s.float()[k : k + 1]
+            futures = [w.attack(n, m, x, s.y[k : k + 1], settings, owner=str(k)) for n, m in models.items()]
+            for f in futures:
+                f.result()
+            return time.perf_counter() - t
 
-    direct(499), through_worker(498)  # warm-up
-    print(f"{', '.join(names)}; {a.threads} torch threads, torch {torch.__version__}")
-    print("| sessions | direct p50 / p95 (s) | worker p50 / p95 (s) | p95 ratio direct/worker |\n|---|---|---|---|")
+        return run
+
+    modes = {"direct": direct, **{m: through(w) for m, w in workers.items()}}
+    for k, fn in enumerate(modes.values()):
+        fn(499 - k)  # warm-up (the model process loads its models)
+    print(f"{', '.join(names)}; {a.threads} torch threads per op in the server threads, torch {torch.__version__}")
+    print(f"model process: {workers['process'].process.threads} torch threads, in its main thread")
+    print("| sessions | mode | p50 (s) | p95 (s) | p95 direct / mode |\n|---|---|---|---|---|")
     for n in a.sessions:
         res = {}
-        for label, fn in (("direct", direct), ("worker", through_worker)):
+        for label, fn in modes.items():
             with ThreadPoolExecutor(max_workers=n) as pool:
                 res[label] = list(pool.map(fn, range(n)))
-        d, wk = res["direct"], res["worker"]
-        print(
-            f"| {n} | {statistics.median(d):.2f} / {p95(d):.2f} | {statistics.median(wk):.2f} / {p95(wk):.2f} | "
-            f"{p95(d) / p95(wk):.2f}x |",
-            flush=True,
-        )
-    w.close()
+        for label, v in res.items():
+            ratio = p95(res["direct"]) / p95(v)
+            print(f"| {n} | {label} | {statistics.median(v):.2f} | {p95(v):.2f} | {ratio:.2f}x |", flush=True)
+    for w in workers.values():
+        w.close()
 
 
 if __name__ == "__main__":

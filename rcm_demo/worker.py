@@ -31,6 +31,7 @@ No Streamlit here: ``ui`` submits and waits (and cancels when a session ends).
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import threading
@@ -41,7 +42,22 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
+from . import attacks as A
 from . import lab
+from .modelproc import ModelProcess, source
+
+MODES = ("process", "thread", "off")
+
+
+def worker_mode() -> str:
+    """``RCM_WORKER``: ``process`` (default: the batched attacks computed in a model process of their own,
+    ``rcm_demo.modelproc``), ``thread`` (computed in the worker's light-lane thread) or ``off``/``0`` (no
+    worker: every session computes in its own thread, the behaviour before the worker)."""
+    v = os.environ.get("RCM_WORKER", "process").strip().lower()
+    v = {"1": "process", "0": "off", "": "process"}.get(v, v)
+    if v not in MODES:
+        raise ValueError(f"RCM_WORKER={v!r}: use one of {', '.join(MODES)}")
+    return v
 
 
 def torch_threads() -> int:
@@ -64,8 +80,17 @@ class _Job:
 
 
 class ModelWorker:
-    def __init__(self, max_batch: int = 32, window_s: float = 0.02, max_pending: int = 256, threads: int | None = None):
+    def __init__(
+        self,
+        max_batch: int = 32,
+        window_s: float = 0.02,
+        max_pending: int = 256,
+        threads: int | None = None,
+        process: bool = False,
+    ):
         self.max_batch, self.window_s, self.max_pending = max_batch, window_s, max_pending
+        # process=True: batched attacks on zoo checkpoints are computed in a model process (modelproc).
+        self.process = ModelProcess() if process else None
         self.threads = threads or torch_threads()
         # Once, for all model work of this process (changing it while another thread runs a parallel
         # torch op is asking for trouble, so only when it differs).
@@ -135,12 +160,21 @@ class ModelWorker:
         with self._cv:
             return len(self._light) + len(self._heavy)
 
-    def close(self):
+    def close(self, timeout_s: float = 5.0):
+        """Stop taking jobs, cancel the waiting ones, let the running ones end (a heavy job stops at its
+        next progress report) and wait up to ``timeout_s`` per lane."""
         with self._cv:
             self._closed = True
+            waiting = [*self._light, *self._heavy]
+            self._light.clear()
+            self._heavy.clear()
             self._cv.notify_all()
+        for j in waiting:
+            j.future.cancel()
         for t in self._threads:
-            t.join(5)
+            t.join(timeout_s)
+        if self.process is not None:
+            self.process.close()
 
     # ------------------------------------------------------------------ the lanes
     def _wait_for(self, lane: deque) -> bool:
@@ -171,6 +205,8 @@ class ModelWorker:
             p = job.payload
 
             def progress(frac, job=job):
+                if self._closed:  # shutting down: a long job stops here instead of outliving the server
+                    raise CancelledError("the lab is shutting down")
                 job.progress = float(frac)
 
             try:
@@ -221,13 +257,14 @@ class ModelWorker:
                 batch[0].future.set_exception(e)
             return
         self.batches.append(len(batch))
+        model = batch[0].payload["model"]
+        args = [j.payload["x"] for j in batch], [j.payload["y"] for j in batch], [j.payload["s"] for j in batch]
         try:
-            outs = lab.attack_batch(
-                batch[0].payload["model"],
-                [j.payload["x"] for j in batch],
-                [j.payload["y"] for j in batch],
-                [j.payload["s"] for j in batch],
-            )
+            src = source(model)
+            if self.process is not None and src is not None:
+                outs = self.process.attack_batch(src, str(A.model_device(model)), *args)
+            else:  # thread mode, or a model built in code (it cannot be loaded by name in the model process)
+                outs = lab.attack_batch(model, *args)
             for j, out in zip(batch, outs):
                 j.future.set_result(out)
         except Exception as e:  # noqa: BLE001 - every waiting session gets the error
@@ -236,16 +273,28 @@ class ModelWorker:
                     j.future.set_exception(e)
 
 
-_WORKERS: dict[str, ModelWorker] = {}
+_WORKERS: dict[tuple[str, str], ModelWorker] = {}
 _LOCK = threading.Lock()
 
 
-def get_worker(device: str) -> ModelWorker:
-    """The process's worker for ``device`` (created on first use)."""
+@atexit.register
+def _close_workers():
+    """At exit, before the interpreter finalises: a lane thread still inside torch when it does is ended
+    by a forced unwind through C++ code, and the process aborts ("terminate called without an active
+    exception", exit code 134) — seen when a test run ended during the background clean predictions."""
     with _LOCK:
-        if device not in _WORKERS:
-            _WORKERS[device] = ModelWorker()
-        return _WORKERS[device]
+        workers = list(_WORKERS.values())
+    for w in workers:
+        w.close(timeout_s=60)
 
 
-__all__ = ["Busy", "CancelledError", "ModelWorker", "get_worker"]
+def get_worker(device: str) -> ModelWorker:
+    """The server's worker for ``device`` in the current ``worker_mode()`` (created on first use)."""
+    mode = worker_mode()
+    with _LOCK:
+        if (device, mode) not in _WORKERS:
+            _WORKERS[(device, mode)] = ModelWorker(process=mode == "process")
+        return _WORKERS[(device, mode)]
+
+
+__all__ = ["Busy", "CancelledError", "ModelWorker", "get_worker", "worker_mode"]

@@ -319,6 +319,7 @@ def load_model(name: str, device=None, channels_last: bool | None = None, direct
         channels_last = device.type == "cpu" and cpu_nhwc()
     model = model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
     model.eval().requires_grad_(False)
+    model.rcm_source = (str(ck.weights.parent), name)  # lets the model process load the same checkpoint
     return model
 
 

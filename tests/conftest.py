@@ -3,9 +3,30 @@ import os
 import pytest
 import torch
 
+from rcm_demo import zoo
 from rcm_demo.zoo import ModelSpec
 
+# In-process tests (AppTest pages, the library) compute in the worker's thread, where a test's monkeypatches
+# (a function that must not be called, a temporary zoo) reach every computation. The shipped default, the
+# model process, has its own tests (test_worker.py, an AppTest run in test_pages.py) and the browser test.
+os.environ.setdefault("RCM_WORKER", "thread")
+
 TINY = ModelSpec(arch="resnet18", width=4)
+TINY_ZOO = [
+    (ModelSpec(width=4), "std"),
+    (ModelSpec(width=4, strides="1122"), "std"),
+    (ModelSpec(width=4, pool="max"), "at"),
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_zoo(tmp_path_factory):
+    """Three width-4 checkpoints (random weights) in a temporary zoo directory."""
+    d = tmp_path_factory.mktemp("tinyzoo")
+    for i, (spec, recipe) in enumerate(TINY_ZOO):
+        torch.manual_seed(i)
+        zoo.save_checkpoint(spec.build().eval(), spec, recipe, {"command": "tests", "epochs": 0}, d)
+    return d
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -9,24 +9,9 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from rcm_demo import ui, zoo
-from rcm_demo.zoo import ModelSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 180
-TINY_ZOO = [
-    (ModelSpec(width=4), "std"),
-    (ModelSpec(width=4, strides="1122"), "std"),
-    (ModelSpec(width=4, pool="max"), "at"),
-]
-
-
-@pytest.fixture(scope="session")
-def tiny_zoo(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tinyzoo")
-    for i, (spec, recipe) in enumerate(TINY_ZOO):
-        torch.manual_seed(i)
-        zoo.save_checkpoint(spec.build().eval(), spec, recipe, {"command": "tests", "epochs": 0}, d)
-    return d
 
 
 @pytest.fixture(autouse=True)
@@ -64,6 +49,17 @@ def test_attack_lab_defaults_and_fgsm():
     at.selectbox(key="attack").set_value("FGSM").run()
     assert_clean(at)
     assert "FGSM" in " ".join(c.value for c in at.caption)
+
+
+def test_attack_lab_in_the_shipped_mode_computes_in_the_model_process(monkeypatch):
+    from rcm_demo import worker
+
+    monkeypatch.setenv("RCM_WORKER", "process")  # the default of `streamlit run app.py`
+    at = run_page("pages/1_Attack_lab.py", {"seed": "17"})  # a seed no other test uses: no cache hit
+    assert_clean(at)
+    assert len([m for m in at.metric if m.label == "Attack"]) == 3
+    proc = worker.get_worker("cpu").process
+    assert proc is not None and proc.batches >= 3  # one batch per checkpoint, computed in the child
 
 
 def test_attack_lab_restores_state_from_url():

@@ -1,14 +1,18 @@
 """The model worker: batched results equal solo runs, nothing lost or swapped, bounded queue, cancellation,
-and a heavy job that does not block light ones (tiny synthetic models)."""
+and a heavy job that does not block light ones (tiny synthetic models); the model process: the same
+results, a killed child replaced, a retrained checkpoint loaded again (a tiny zoo on disk)."""
 
+import os
+import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
 from conftest import assert_same_state, model_state
 
-from rcm_demo import lab
+from rcm_demo import lab, zoo
 from rcm_demo.worker import Busy, ModelWorker
 from rcm_demo.zoo import ModelSpec
 
@@ -142,8 +146,14 @@ def test_gathering_window_only_while_other_sessions_submit(models):
     # lane waits its window to batch them.
     w = ModelWorker()
     try:
-        gate = threading.Event()
-        held = w.quick(gate.wait, 10, owner="alice")  # keeps the light lane busy while the queue is inspected
+        gate, started = threading.Event(), threading.Event()
+
+        def hold():
+            started.set()
+            return gate.wait(10)
+
+        held = w.quick(hold, owner="alice")  # keeps the light lane busy while the queue is inspected
+        assert started.wait(10)  # running, no longer first in the queue
         x, s = torch.rand(1, 3, 32, 32), lab.AttackSettings(steps=2)
         first = w.attack("a", models["a"], x, None, s, owner="alice")
         assert not w._worth_gathering()  # alice alone (her own earlier job does not count)
@@ -152,5 +162,86 @@ def test_gathering_window_only_while_other_sessions_submit(models):
         gate.set()
         held.result(10), first.result(60), second.result(60)
         assert w.batches[-1] == 2  # the two sessions' requests ran as one batch
+    finally:
+        w.close()
+
+
+# ----------------------------------------------------------------------------- the model process (the default)
+
+
+@pytest.fixture(scope="module")
+def zoo_models(tiny_zoo):
+    """Checkpoints of the tiny zoo loaded as the app loads them (they carry their source, so they travel)."""
+    names = zoo.list_checkpoints(tiny_zoo)[:2]
+    return {n: zoo.load_model(n, "cpu", directory=tiny_zoo) for n in names}
+
+
+def test_model_process_results_equal_solo_runs_and_nothing_is_swapped(zoo_models):
+    reqs = [(list(zoo_models)[k % 2], x, y, s) for k, (_, x, y, s) in enumerate(requests(12))]
+    alone = [lab.attack_models({n: zoo_models[n]}, x, y, s)[n] for n, x, y, s in reqs]
+    w = ModelWorker(window_s=0.05, process=True)
+    try:
+        with ThreadPoolExecutor(max_workers=len(reqs)) as pool:
+            futures = list(
+                pool.map(lambda r: w.attack(r[0], zoo_models[r[0]], r[1], r[2], r[3], owner=str(id(r))), reqs)
+            )
+            together = [f.result(timeout=120) for f in futures]
+        assert w.process.batches == len(w.batches) and max(w.batches) > 1, w.batches  # batched, in the child
+        pid = w.process.pid
+    finally:
+        w.close()
+    for (_n, x, _y, s), a, b in zip(reqs, alone, together):
+        # The child runs torch with all cores, the test with one: other kernels, same results (bounded as above).
+        assert (a["x_adv"] != b["x_adv"]).float().mean().item() <= 1e-3, s
+        assert (a["pred_clean"], a["pred_adv"], lab.verdict(a)) == (b["pred_clean"], b["pred_adv"], lab.verdict(b))
+        assert (b["x_adv"] - x[0]).abs().max() <= s.eps + 1e-6
+    with pytest.raises(ProcessLookupError):  # closing the worker ended its model process
+        os.kill(pid, 0)
+
+
+def test_models_built_in_code_are_computed_in_the_server(models):
+    w = ModelWorker(process=True)
+    try:
+        n, x, y, s = requests(1)[0]
+        assert "x_adv" in w.attack(n, models[n], x, y, s).result(timeout=60)
+        assert w.process.batches == 0 and w.batches == [1]
+    finally:
+        w.close()
+
+
+def test_a_dead_model_process_fails_its_batch_clearly_and_is_replaced(zoo_models):
+    name, model = next(iter(zoo_models.items()))
+    x = torch.rand(8, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    slow = lab.AttackSettings(steps=100)  # long enough to be killed in the middle
+    w = ModelWorker(process=True)
+    try:
+        futs = [w.attack(name, model, x[k : k + 1], None, slow, owner=str(k)) for k in range(8)]
+        deadline = time.monotonic() + 60
+        while not w.process._lock.locked():  # the batch is in the child
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        os.kill(w.process.pid, signal.SIGKILL)
+        with pytest.raises(RuntimeError, match="model process stopped"):
+            futs[0].result(timeout=60)
+        r = w.attack(name, model, x[:1], None, lab.AttackSettings(steps=2)).result(timeout=60)
+        assert "x_adv" in r and w.process.starts == 2
+    finally:
+        w.close()
+
+
+def test_model_process_loads_a_retrained_checkpoint_again(tmp_path):
+    spec = zoo.ModelSpec(width=4)
+    x, s = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(2)), lab.AttackSettings(steps=2)
+    w = ModelWorker(process=True)
+    try:
+        for seed in (0, 1):  # the same name, new weights
+            torch.manual_seed(seed)
+            name = zoo.save_checkpoint(
+                spec.build().eval(), spec, "std", {"command": "tests", "epochs": 0}, tmp_path
+            ).name
+            model = zoo.load_model(name, "cpu", directory=tmp_path)
+            remote = w.attack(name, model, x, None, s).result(timeout=60)
+            local = lab.attack_models({name: model}, x, None, s)[name]
+            assert torch.allclose(remote["p_clean"], local["p_clean"], atol=1e-5), seed
     finally:
         w.close()

@@ -15,7 +15,7 @@ from .. import worker as W
 from ..data import CLASSES, decode_image, fixed_subset, load_sample
 from ..zoo import CheckpointError, default_checkpoints, get_checkpoint, load_model, scan_checkpoints
 from .frame import device, user_errors
-from .jobs import USE_WORKER, _heavy, _no_progress, _owner, _quick, _wait
+from .jobs import _heavy, _no_progress, _owner, _quick, _wait, use_worker
 
 # ----------------------------------------------------------------------------- the zoo, cached
 STAMP_TTL_S = 1.0  # file stamps are read again after this long (a page asks for them dozens of times)
@@ -213,7 +213,7 @@ def prefetch_clean_bits(names):
     """Start computing the clean predictions of the whole bundled sample for these checkpoints in the
     worker's heavy lane, without waiting (about 2 s for the default trio on 2 CPU cores, once per server).
     Until it is done, ``clean_block`` computes the blocks a page needs on the spot."""
-    if not USE_WORKER:
+    if not use_worker():
         return
     keys = [k for k in _bits_keys(_usable(names)) if k not in _BITS and k not in _BITS_PENDING]
     todo = {k: cached_model(k[0], k[2]) for k in keys}  # key: (name, stamp, device)
@@ -277,7 +277,7 @@ def _by_name(names, dev):
 @st.cache_data(show_spinner=False, max_entries=256)
 def _attack_results(names, stamps_, image_key, settings, dev, shared_from, _x, _y):
     models_ = _by_name(names, dev)
-    if not USE_WORKER:
+    if not use_worker():
         return lab.attack_models(models_, _x, _y, settings, shared_from)
     if shared_from is not None or settings.entry.cost == "slow":  # not batchable: the heavy lane
         return _heavy(_no_progress(lab.attack_models), models_, _x, _y, settings, shared_from)

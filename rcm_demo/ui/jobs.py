@@ -1,9 +1,8 @@
 """The bridge from a session to the model worker (``rcm_demo.worker``): submit, wait with progress,
-cancel when the session has closed. ``RCM_WORKER=0`` runs the work in the session's own thread."""
+cancel when the session has closed. ``RCM_WORKER=off`` runs the work in the session's own thread."""
 
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
 
@@ -13,10 +12,12 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from .. import worker as W
 from .frame import device, progress_bar
 
-# All model work goes through one worker per device (rcm_demo.worker): attacks batched across sessions,
-# long jobs in their own lane. RCM_WORKER=0 runs everything in the session's own thread instead (the
-# "before" of bench/load.py).
-USE_WORKER = os.environ.get("RCM_WORKER", "1") != "0"
+
+def use_worker() -> bool:
+    """All model work goes through one worker per device (rcm_demo.worker): attacks batched across
+    sessions, long jobs in their own lane. ``RCM_WORKER=off`` runs everything in the session's own thread
+    instead (the "before" of bench/load.py)."""
+    return W.worker_mode() != "off"
 
 
 def _owner() -> str:
@@ -54,7 +55,7 @@ def _wait(fut, owner: str, job=None, bar=None):
 
 def _quick(fn, *args, **kwargs):
     """A few forward passes through the worker's light lane (or directly without a worker)."""
-    if not USE_WORKER:
+    if not use_worker():
         return fn(*args, **kwargs)
     owner = _owner()
     return _wait(W.get_worker(device()).quick(fn, *args, owner=owner, **kwargs), owner)
@@ -63,7 +64,7 @@ def _quick(fn, *args, **kwargs):
 def _heavy(fn, *args, text: str | None = None, **kwargs):
     """A long job through the worker's heavy lane, with a progress bar when ``text`` is given."""
     bar = progress_bar(text) if text else None
-    if not USE_WORKER:
+    if not use_worker():
         return fn(*args, progress=bar or (lambda f: None), **kwargs)
     owner = _owner()
     job = W.get_worker(device()).heavy(fn, *args, owner=owner, **kwargs)

@@ -1,0 +1,201 @@
+"""The worker's batched attacks in a process of their own, run in that process's main thread.
+
+Why a process: every model op the Streamlit server runs is outside its main thread (session threads,
+worker lanes), and there OpenMP (libgomp, torch's CPU backend) pays for every parallel region: on a 2-core
+Xeon, PGD-10 on 10 images through the three default checkpoints took 1.63 s with one torch thread in a
+worker thread, 2.40 s with two, and 1.26 s with two in a main thread (``python bench/worker_batching.py``
+compares the modes). The server's Python (script runs, figures) and the attack loop's Python no longer
+share one GIL either. The worker's queue, batching, fairness and cancellation stay in the server
+(``rcm_demo.worker``); this module only computes a batch and hands back the per-request results.
+
+    proc = ModelProcess()                                    # spawns the child (imports torch: ~2 s)
+    outs = proc.attack_batch(model.rcm_source, "cpu", xs, ys, settings)   # == lab.attack_batch(model, ...)
+    proc.close()
+
+The child loads models itself, by checkpoint name, from the directory the server loaded them from
+(``zoo.load_model`` records it as ``model.rcm_source``) and verifies each file's sha256 as the server
+does; a retrained checkpoint (new file stamp) is loaded again. Models without a source (built in code,
+as in tests) cannot travel and are computed in the server. A child that dies (killed, out of memory)
+fails the batch it was computing with a clear message and is replaced for the next one.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import torch
+
+STOP = b""
+_ROOT = Path(__file__).resolve().parent.parent
+_LEN = struct.Struct("!Q")
+
+
+def _send(f, data: bytes):
+    f.write(_LEN.pack(len(data)) + data)
+    f.flush()
+
+
+def _recv(f) -> bytes:
+    head = f.read(_LEN.size)
+    if len(head) < _LEN.size:
+        raise EOFError("the other side has closed the pipe")
+    n = _LEN.unpack(head)[0]
+    data = f.read(n)
+    if len(data) < n:
+        raise EOFError("the other side has closed the pipe")
+    return data
+
+
+def process_threads() -> int:
+    """Torch threads of the model process: ``RCM_PROCESS_THREADS``, else every core this process may use."""
+    env = os.environ.get("RCM_PROCESS_THREADS", "")
+    if env:
+        return max(int(env), 1)
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not Linux
+        return max(os.cpu_count() or 1, 1)
+
+
+def source(model) -> tuple[str, str] | None:
+    """(directory, checkpoint name) of a model loaded by ``zoo.load_model``; None for one built in code."""
+    return getattr(model, "rcm_source", None)
+
+
+def _compact(obj):
+    """Tensors copied to their own storage: pickle writes a view's whole storage (a slice of the 500-image
+    sample would travel as 6 MB, a result of a batch of 30 as 30 copies of the batch)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu().clone()
+    if isinstance(obj, dict):
+        return {k: _compact(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_compact(v) for v in obj)
+    return obj
+
+
+def _stamp(directory: str, name: str) -> tuple:
+    return tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(Path(directory).glob(f"{name}.*")))
+
+
+def _model(cache: dict, src: tuple[str, str], device: str):
+    from .zoo import load_model
+
+    directory, name = src
+    key = (directory, name, device)
+    stamp = _stamp(directory, name)
+    if key not in cache or cache[key][0] != stamp:
+        cache[key] = (stamp, load_model(name, device, directory=Path(directory)))
+    return cache[key][1]
+
+
+def _serve(threads: int):
+    """The child's main loop (``python -m rcm_demo.modelproc THREADS``): one batch at a time, in the main
+    thread, requests on stdin and results on stdout (length-prefixed pickles)."""
+    inp, outp = os.fdopen(os.dup(0), "rb"), os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # a stray print (a library's warning) goes to stderr, never into the results
+    torch.set_num_threads(threads)
+    from . import lab
+
+    models: dict = {}
+    while True:
+        try:
+            msg = _recv(inp)
+        except (EOFError, OSError):  # the server has gone
+            return
+        if msg == STOP:
+            return
+        try:
+            src, device, xs, ys, settings = pickle.loads(msg)
+            out = (True, _compact(lab.attack_batch(_model(models, src, device), xs, ys, settings)))
+        except Exception as e:  # noqa: BLE001 - handed to the server, which gives it to the waiting sessions
+            out = (False, e)
+        try:
+            data = pickle.dumps(out)
+        except Exception:  # noqa: BLE001 - an exception that does not pickle still reaches the server as text
+            data = pickle.dumps((False, RuntimeError(f"{type(out[1]).__name__}: {out[1]}")))
+        _send(outp, data)
+
+
+class ModelProcess:
+    """A child process computing ``lab.attack_batch`` for checkpoints it loads itself (see the module doc).
+    Thread-safe: one batch at a time."""
+
+    def __init__(self, threads: int | None = None):
+        self.threads = threads or process_threads()
+        self._lock = threading.Lock()
+        self._proc = self._conn = None
+        self.starts = 0  # how many children were started (tests: a dead child is replaced)
+        self.batches = 0  # batches computed in a child
+        self._start()
+
+    def _start(self):
+        # A fresh interpreter (never a fork of a threaded server; nor multiprocessing's spawn, which runs
+        # the parent's main script again in the child).
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(_ROOT), os.environ.get("PYTHONPATH", "")])}
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "rcm_demo.modelproc", str(self.threads)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd=_ROOT,
+        )
+        self.starts += 1
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def attack_batch(self, src: tuple[str, str], device: str, xs: list, ys: list, settings: list) -> list[dict]:
+        """``lab.attack_batch`` on the checkpoint ``src`` (directory, name), computed in the child."""
+        msg = pickle.dumps((tuple(src), str(device), _compact(xs), _compact(ys), settings))
+        with self._lock:
+            if not self.alive():
+                self._start()  # the previous child died: a new one for this batch
+            try:
+                _send(self._proc.stdin, msg)
+                ok, out = pickle.loads(_recv(self._proc.stdout))
+            except (EOFError, OSError) as e:
+                try:
+                    code = self._proc.wait(1)
+                except subprocess.TimeoutExpired:
+                    self._proc.kill()
+                    code = self._proc.wait()
+                self._proc = None
+                raise RuntimeError(
+                    f"the model process stopped (exit code {code}) while computing; retry in a few seconds"
+                ) from e
+        if not ok:
+            raise out
+        self.batches += 1
+        return out
+
+    def close(self):
+        with self._lock:
+            if self._proc is None:
+                return
+            try:
+                _send(self._proc.stdin, STOP)
+                self._proc.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                self._proc.kill()
+                self._proc.wait()
+            for f in (self._proc.stdin, self._proc.stdout):
+                f.close()
+            self._proc = None
+
+
+if __name__ == "__main__":
+    _serve(int(sys.argv[1]) if len(sys.argv) > 1 else process_threads())
+
+
+__all__ = ["ModelProcess", "process_threads", "source"]
