@@ -9,15 +9,18 @@ PGD-10 at 8/255 on the three default checkpoints), so nothing is served from cac
   the verdicts are shown and the script has finished): the browsers' drawing then competes with the
   server for the same cores.
 
-Reports p50/p95 time to result and errors per N, the single-session time of the same run, and the
-server's peak memory.
+Reports p50/p95 time to result and errors per N, the single-session time of the same run, the server's
+peak memory (with its model process), and the CPU seconds each round used: the server process, its model
+process, and the whole machine (clients included). The whole machine's CPU divided by the cores is a
+floor under the round's time: no schedule finishes the round's work sooner on these cores.
 
-    python bench/load.py --sessions 1 10 20 30 --modes worker direct --clients protocol browser
+    python bench/load.py --sessions 1 10 20 30 --modes process thread direct --clients protocol browser
     python bench/load.py --url http://127.0.0.1:8501 --sessions 1 10    # against a running server
 
-Modes: ``worker`` (the shipped app: one model worker batches all sessions' attacks) and ``direct``
-(RCM_WORKER=0: every session attacks in its own thread, the behaviour before the worker). Only loopback
-addresses are accepted.
+Modes (``RCM_WORKER``): ``process`` (the shipped app: one model worker batches all sessions' attacks and
+computes the batches in its model process), ``thread`` (the same worker computing in its light-lane thread
+inside the server) and ``direct`` (RCM_WORKER=off: every session attacks in its own thread, the behaviour
+before the worker). Only loopback addresses are accepted.
 """
 
 import argparse
@@ -31,7 +34,9 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from rcm_demo.devserver import CHROMIUM, CHROMIUM_ARGS, peak_rss_mb, protocol_view, serve  # noqa: E402
+from rcm_demo.devserver import CHROMIUM, CHROMIUM_ARGS, cpu_seconds, peak_rss_mb, protocol_view, serve  # noqa: E402
+
+MODES = {"process": "process", "thread": "thread", "direct": "off"}  # bench label -> RCM_WORKER
 
 
 async def one_session(browser, url, k, timeout_ms, offset):
@@ -84,10 +89,14 @@ def measure(url, sessions, timeout_s, label, pid=None, client="browser", offset=
     asyncio.run(run(url, 1, timeout_s, 499, client))  # warm-up: models loaded, caches of the frame filled
     time.sleep(settle_s)  # let the background work the first view starts (whole-sample predictions) finish
     rows = []
+    cores = len(os.sched_getaffinity(0))
     for k, n in enumerate(sessions):
+        before = cpu_seconds(pid or os.getpid())
         p50, p95, errors = asyncio.run(run(url, n, timeout_s, offset + 100 * k, client))
+        used = {key: v - before[key] for key, v in cpu_seconds(pid or os.getpid()).items()}
         rows.append((n, p50, p95, errors))
-        print(f"| {label} | {n} | {p50:.1f} | {p95:.1f} | {errors} |", flush=True)
+        cpu = f"{used['server']:.1f} | {used['children']:.1f} | {used['machine']:.1f} | {used['machine'] / cores:.1f}"
+        print(f"| {label} | {n} | {p50:.1f} | {p95:.1f} | {errors} | {cpu if pid else '| | |'} |", flush=True)
     if pid:
         print(f"| {label} | peak server memory {peak_rss_mb(pid):.0f} MB | | | |", flush=True)
     return rows
@@ -97,13 +106,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--url", default="", help="a running server (else one is started per mode)")
     ap.add_argument("--sessions", type=int, nargs="+", default=[1, 10, 20, 30])
-    ap.add_argument("--modes", nargs="+", default=["worker", "direct"], choices=["worker", "direct"])
+    ap.add_argument("--modes", nargs="+", default=["process", "thread", "direct"], choices=list(MODES))
     ap.add_argument("--timeout", type=float, default=240.0, help="seconds per session")
     ap.add_argument("--clients", nargs="+", default=["protocol", "browser"], choices=["protocol", "browser"])
     a = ap.parse_args()
     print(f"{os.cpu_count()} cores; Attack lab default view, one bundled image per session")
-    print("| server | clients | sessions | p50 time to result (s) | p95 (s) | errors |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| server | clients | sessions | p50 time to result (s) | p95 (s) | errors | server CPU (s) "
+        "| model process CPU (s) | machine CPU (s) | machine CPU / cores (s) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     if a.url:
         host = urlparse(a.url).hostname
         if host not in ("127.0.0.1", "localhost", "::1") and not (host or "").startswith("127."):
@@ -114,7 +126,7 @@ def main():
     for mode in a.modes:
         # A fresh server per mode and kind of client: the second must not find the first one's results cached.
         for client in a.clients:
-            with serve(env={"RCM_WORKER": "1" if mode == "worker" else "0"}) as (url, proc):
+            with serve(env={"RCM_WORKER": MODES[mode]}) as (url, proc):
                 measure(url, a.sessions, a.timeout, f"{mode} | {client}", proc.pid, client)
 
 

@@ -111,11 +111,46 @@ def timed(page, action, settle_ms: int = 300) -> float:
     return wait_done(page) - t
 
 
+def _descendants(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids = [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for k in kids:
+            out += [k, *_descendants(k)]
+    return out
+
+
+def cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the server process, by its child processes (the model
+    process) and by the whole machine (every process, from /proc/stat)."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def proc(p):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+
+    machine = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    busy = sum(int(v) for i, v in enumerate(machine[:8]) if i not in (3, 4))  # all but idle and iowait
+    return {"server": proc(pid), "children": sum(proc(k) for k in _descendants(pid)), "machine": busy / tick}
+
+
 def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """Peak resident memory (VmHWM) of the server and of its child processes (the model process), summed:
+    an upper bound of what they held at once."""
+    total = 0.0
+    for p in [pid, *_descendants(pid)]:
+        try:
+            lines = Path(f"/proc/{p}/status").read_text().splitlines()
+        except OSError:  # ended meanwhile
+            continue
+        total += sum(int(line.split()[1]) / 1024 for line in lines if line.startswith("VmHWM:"))
+    return total or float("nan")
 
 
 async def protocol_view(url: str, page_name: str, query: str = "", timeout: float = 240) -> dict:

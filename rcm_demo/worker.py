@@ -8,6 +8,11 @@ on the same cores and each uses all of them. The worker owns the model work inst
   images) and run as one batched attack (``lab.attack_batch``). Each request keeps its own random start,
   drawn from its own seeded generator, so it gets the same adversarial image whether it ran alone or in
   a batch (measured: bitwise equal on CPU; ``tests/test_worker.py`` bounds any difference).
+* **Where a batch is computed** (``RCM_WORKER``, ``worker_mode()``): ``process``, the default, sends each
+  batch on a zoo checkpoint to the worker's model process (``rcm_demo.modelproc``), which computes it in
+  its own main thread with every core (PGD-10, 10 images through the default trio: 1.1 s there against
+  1.5 s in this thread with one torch thread, 2-core Xeon, ``bench/worker_batching.py``); ``thread``
+  computes in the light lane itself. Models built in code (tests) are always computed here.
 * **Heavy lane** (a second thread): ``heavy(fn, ...)`` runs long jobs (AutoAttack, robustness curves,
   zoo-wide measurements) one after another, reporting progress; it never delays the light lane's
   batches by more than sharing the cores.

@@ -13,6 +13,7 @@ import torch
 from conftest import assert_same_state, model_state
 
 from rcm_demo import lab, zoo
+from rcm_demo.modelproc import threads_for
 from rcm_demo.worker import Busy, ModelWorker
 from rcm_demo.zoo import ModelSpec
 
@@ -245,3 +246,7 @@ def test_model_process_loads_a_retrained_checkpoint_again(tmp_path):
             assert torch.allclose(remote["p_clean"], local["p_clean"], atol=1e-5), seed
     finally:
         w.close()
+
+
+def test_model_process_uses_one_thread_for_one_image_and_every_core_for_a_batch():
+    assert threads_for(1, 8) == 1 and threads_for(2, 8) == 8 and threads_for(30, 2) == 2
