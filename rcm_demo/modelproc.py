@@ -4,11 +4,12 @@ Why a process: every model op the Streamlit server runs is outside its main thre
 worker lanes), and there OpenMP (libgomp, torch's CPU backend) pays for every parallel region: on a 2-core
 Xeon, PGD-10 on 10 images through the three default checkpoints took 1.63 s with one torch thread in a
 worker thread, 2.40 s with two, and 1.26 s with two in a main thread (``python bench/worker_batching.py``
-compares the modes). The server's Python (script runs, figures) and the attack loop's Python no longer
-share one GIL either. The worker's queue, batching, fairness and cancellation stay in the server
+compares the modes). In a process of its own the batch runs in a main thread, with as many threads as
+pay (``process_threads``: every core but the server's), and the attack loop's Python no longer shares one
+GIL with the server's script runs. The worker's queue, batching, fairness and cancellation stay in the server
 (``rcm_demo.worker``); this module only computes a batch and hands back the per-request results.
 
-    proc = ModelProcess()                                    # spawns the child (imports torch: ~2 s)
+    proc = ModelProcess()                                    # starts the child (imports torch: ~2 s)
     outs = proc.attack_batch(model.rcm_source, "cpu", xs, ys, settings)   # == lab.attack_batch(model, ...)
     proc.close()
 
@@ -53,14 +54,19 @@ def _recv(f) -> bytes:
 
 
 def process_threads() -> int:
-    """Torch threads of the model process: ``RCM_PROCESS_THREADS``, else every core this process may use."""
+    """Torch threads of the model process for a batch: ``RCM_PROCESS_THREADS``, else every core this server
+    may use but one, which stays with the server's own Python (script runs, the heavy lane). Measured on 2
+    cores (``bench/load.py``): with both cores the child was faster while nothing else ran (30 sessions
+    p95 5.7 s vs 7.0 s), but with other work on the cores (the browsers of the benchmark) OpenMP's spinning
+    threads wasted them: 20 sessions p95 229 s vs 70 s, the child using 28.6 vs 4.2 CPU seconds."""
     env = os.environ.get("RCM_PROCESS_THREADS", "")
     if env:
         return max(int(env), 1)
     try:
-        return max(len(os.sched_getaffinity(0)), 1)
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return max(os.cpu_count() or 1, 1)
+        cores = os.cpu_count() or 1
+    return max(cores - 1, 1)
 
 
 def source(model) -> tuple[str, str] | None:
@@ -96,7 +102,7 @@ def _model(cache: dict, src: tuple[str, str], device: str):
 
 
 def threads_for(n_images: int, threads: int) -> int:
-    """One torch thread for a single image, every core for a batch. Measured in a main thread on the 2-core
+    """One torch thread for a single image, ``threads`` for a batch. Measured in a main thread on the 2-core
     Xeon (PGD-10 through the default trio): 1 image 0.24 s with 1 or 2 threads (2 only burn twice the
     CPU, which the server's own work needs under load); 2 images 0.40 s vs 0.30 s; 6 images 1.00 vs 0.61 s."""
     return 1 if n_images < 2 else threads

@@ -10,17 +10,17 @@ on the same cores and each uses all of them. The worker owns the model work inst
   a batch (measured: bitwise equal on CPU; ``tests/test_worker.py`` bounds any difference).
 * **Where a batch is computed** (``RCM_WORKER``, ``worker_mode()``): ``process``, the default, sends each
   batch on a zoo checkpoint to the worker's model process (``rcm_demo.modelproc``), which computes it in
-  its own main thread with every core (PGD-10, 10 images through the default trio: 1.1 s there against
-  1.5 s in this thread with one torch thread, 2-core Xeon, ``bench/worker_batching.py``); ``thread``
-  computes in the light lane itself. Models built in code (tests) are always computed here.
+  its own main thread, away from the server's GIL (``bench/worker_batching.py`` and ``bench/load.py``
+  compare the modes); ``thread`` computes in the light lane itself. Models built in code (tests) are
+  always computed here.
 * **Heavy lane** (a second thread): ``heavy(fn, ...)`` runs long jobs (AutoAttack, robustness curves,
   zoo-wide measurements) one after another, reporting progress; it never delays the light lane's
   batches by more than sharing the cores.
 * **Bounded.** At most ``max_pending`` jobs wait; beyond that ``submit`` raises ``Busy`` at once (the
   UI says "the lab is busy, retry in a few seconds"). ``cancel(owner)`` drops a closed session's jobs.
-* Torch's CPU thread count is set once, when the first worker starts (``threads``, default
+* Torch's CPU thread count in the server is set once, when the first worker starts (``threads``, default
   ``torch_threads()``: 1 unless ``RCM_TORCH_THREADS`` says otherwise), not by every session thread.
-  One thread per op, because all of the app's model work runs outside the main thread, and there
+  One thread per op, because all of the server's model work runs outside the main thread, and there
   OpenMP's fork/join costs ~60 µs per op (an elementwise add on a 64×32×32 map: 7 µs in the main thread,
   66 µs in another thread with 2 OpenMP threads): PGD-10 on one image through the three default
   checkpoints took 0.83 s with 2 threads and 0.34 s with 1 in a worker thread (0.30 s in the main
