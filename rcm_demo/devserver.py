@@ -1,7 +1,7 @@
 """A local Streamlit server and page-timing helpers for the browser test and the benchmarks (no
 Streamlit import here: the server is a subprocess; the helpers take a Playwright page).
 
-    with serve(env={"RCM_WORKER": "0"}) as (url, proc):
+    with serve(env={"RCM_WORKER": "off"}) as (url, proc):
         page.goto(url + "/Attack_lab"); wait_done(page)
 """
 
