@@ -15,7 +15,8 @@ from .base import HEATMAP_SCALE, LAYER_LABELS, PALETTE, _label, _layout, _style,
 
 
 def _topk(p_clean, p_adv, k):
-    """The classes worth showing: the top k before or after the attack, most probable first (≤ k + 2)."""
+    """The classes worth showing: the top k before or after the attack (≤ k + 2), ordered by clean plus
+    adversarial probability."""
     return sorted(
         set(np.argsort(-np.asarray(p_clean))[:k]) | set(np.argsort(-np.asarray(p_adv))[:k]),
         key=lambda i: -float(p_clean[i]) - float(p_adv[i]),
