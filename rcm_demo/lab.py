@@ -171,20 +171,28 @@ def attack_models(
     shared = run(models[shared_from], x, label(models[shared_from]), s) if shared_from else None
     out = {}
     for name, model in models.items():
-        y_m = label(model)
+        clean, p0 = observe(model, x)
+        y_m = p0.argmax(1) if y is None else y
         x_adv = shared if shared is not None else run(model, x, y_m, s)
-        out[name] = _result(model, x, y, y_m, x_adv, s, with_probe)
+        adv, p1 = observe(model, x_adv)
+        probed = probe.probe_from(clean, adv, x, x_adv)[0] if with_probe else None
+        out[name] = _result(x, y, y_m, x_adv, s, p0[0], p1[0], probed)
     return out
+
+
+def observe(model, x):
+    """One fp32 forward pass with the probe's taps: (features, class probabilities on the CPU). The
+    Attack lab's probabilities and its probes come from the same two passes (clean, adversarial)."""
+    feats = probe.features(model, x, probe.PROBE_TAPS)
+    return feats, F.softmax(feats["logits"], dim=1).cpu()
 
 
 def _attack_labels(y_m, s: AttackSettings):
     return torch.full_like(y_m, s.target) if s.targeted else y_m
 
 
-def _result(model, x, y, y_m, x_adv, s: AttackSettings, with_probe=True, p0=None, p1=None, probed=None) -> dict:
+def _result(x, y, y_m, x_adv, s: AttackSettings, p0, p1, probed: dict | None = None) -> dict:
     """What the Attack lab shows for one image and one model."""
-    p0 = probs(model, x)[0] if p0 is None else p0
-    p1 = probs(model, x_adv)[0] if p1 is None else p1
     pred0, pred1 = int(p0.argmax()), int(p1.argmax())
     success = pred1 == s.target if s.targeted else pred1 != int(y_m[0])
     d = (x_adv - x.to(x_adv.device)).cpu()
@@ -200,8 +208,8 @@ def _result(model, x, y, y_m, x_adv, s: AttackSettings, with_probe=True, p0=None
         "linf255": d.abs().max().item() * 255,
         "l2": d.flatten().norm().item(),
     }
-    if with_probe:
-        r.update(probed if probed is not None else probe.probe_all(model, x, x_adv)[0])
+    if probed is not None:
+        r.update(probed)
     return r
 
 
@@ -214,7 +222,7 @@ def attack_batch(model, xs: list, ys: list, settings: list[AttackSettings]) -> l
     if any(replace(s, seed=0) != replace(s0, seed=0) for s in settings):
         raise ValueError("a batch shares one attack setting (all but the seed)")
     x = torch.cat(xs).float()
-    p0 = probs(model, x)
+    clean, p0 = observe(model, x)
     y_m = torch.cat([p0[i : i + 1].argmax(1) if y is None else y for i, y in enumerate(ys)])
     labels = _attack_labels(y_m, s0)
     entry = s0.entry
@@ -241,10 +249,10 @@ def attack_batch(model, xs: list, ys: list, settings: list[AttackSettings]) -> l
         )
     else:  # one-step or black-box attacks: one request at a time, exactly as alone
         x_adv = torch.cat([run(model, xi, y_m[i : i + 1], s) for i, (xi, s) in enumerate(zip(xs, settings))])
-    p1 = probs(model, x_adv)
-    probed = probe.probe_all(model, x, x_adv)
+    adv, p1 = observe(model, x_adv)
+    probed = probe.probe_from(clean, adv, x, x_adv)
     return [
-        _result(model, x[i : i + 1], ys[i], y_m[i : i + 1], x_adv[i : i + 1], s0, True, p0[i], p1[i], probed[i])
+        _result(x[i : i + 1], ys[i], y_m[i : i + 1], x_adv[i : i + 1], s0, p0[i], p1[i], probed[i])
         for i in range(x.shape[0])
     ]
 

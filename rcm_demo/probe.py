@@ -151,11 +151,19 @@ def pooling_stats(z: torch.Tensor, z_adv: torch.Tensor) -> dict[str, float]:
     }
 
 
+PROBE_TAPS = tuple(n for n in PROFILE if n != "logits")  # what probe_from needs (features adds the logits)
+
+
 def probe_all(model, x, x_adv, precision="fp32") -> list[dict]:
     """Energy, spatial maps and pooling report *per image* of a batch, from one pair of forward passes
     (what the Attack lab shows for each image; the worker uses it for a batch of sessions' images)."""
-    names = [n for n in PROFILE if n != "logits"]
-    clean, adv = features(model, x, names, precision), features(model, x_adv, names, precision)
+    clean, adv = features(model, x, PROBE_TAPS, precision), features(model, x_adv, PROBE_TAPS, precision)
+    return probe_from(clean, adv, x, x_adv)
+
+
+def probe_from(clean: dict, adv: dict, x, x_adv) -> list[dict]:
+    """``probe_all`` from features already captured (``features(model, ·, PROBE_TAPS)`` of x and of
+    x_adv): the Attack lab takes its probabilities from the same passes' logits."""
     out = []
     for i in range(x.shape[0]):
         c = {k: v[i : i + 1] for k, v in clean.items()}

@@ -151,3 +151,26 @@ def test_topk_html_writes_every_probability_and_marks_the_true_class():
     assert "width:60.0%" in html and "width:70.0%" in html
     assert html.index("ship") < html.index("airplane")  # most probable before + after first (1.0 vs 0.8)
     assert "<script" not in html and "plotly" not in html
+
+
+def test_attack_lab_results_come_from_one_clean_and_one_adversarial_pass(tiny_model):
+    # The probabilities shown and the probes come from the same two forward passes (plus the attack's):
+    # a regression to separate passes for the probabilities would cost ~7% of the Attack lab's model work.
+    x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    s = lab.AttackSettings(steps=3)
+    calls = []
+    handle = tiny_model.register_forward_pre_hook(lambda m, a: calls.append(a[0].shape[0]))
+    try:
+        for y in (torch.tensor([2]), None):  # labelled, and an upload without a label
+            calls.clear()
+            r = lab.attack_models({"m": tiny_model}, x, y, s)["m"]
+            assert len(calls) == s.steps + 2, calls
+            with torch.no_grad():
+                assert torch.allclose(r["p_clean"], torch.softmax(tiny_model(x), 1)[0], atol=1e-6)
+                assert torch.allclose(r["p_adv"], torch.softmax(tiny_model(r["x_adv"][None]), 1)[0], atol=1e-6)
+            xs = [x, x.flip(3)]
+            calls.clear()
+            lab.attack_batch(tiny_model, xs, [y, y], [s, lab.AttackSettings(steps=3, seed=1)])
+            assert len(calls) == s.steps + 2, calls
+    finally:
+        handle.remove()
