@@ -17,10 +17,10 @@ floor under the round's time: no schedule finishes the round's work sooner on th
     python bench/load.py --sessions 1 10 20 30 --modes process thread direct --clients protocol browser
     python bench/load.py --url http://127.0.0.1:8501 --sessions 1 10    # against a running server
 
-Modes (``RCM_WORKER``): ``process`` (the shipped app: one model worker batches all sessions' attacks and
-computes the batches in its model process), ``thread`` (the same worker computing in its light-lane thread
-inside the server) and ``direct`` (RCM_WORKER=off: every session attacks in its own thread, the behaviour
-before the worker). Only loopback addresses are accepted.
+Modes (``RCM_WORKER``): ``process`` (one model worker batches all sessions' attacks and computes the batches
+in its model process: the default on 3+ cores), ``thread`` (the same worker computing in its light-lane
+thread inside the server: the default on 2 cores) and ``direct`` (RCM_WORKER=off: every session attacks
+in its own thread, the behaviour before the worker). Only loopback addresses are accepted.
 """
 
 import argparse

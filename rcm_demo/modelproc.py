@@ -144,7 +144,7 @@ class ModelProcess:
     def __init__(self, threads: int | None = None):
         self.threads = threads or process_threads()
         self._lock = threading.Lock()
-        self._proc = self._conn = None
+        self._proc = None
         self.starts = 0  # how many children were started (tests: a dead child is replaced)
         self.batches = 0  # batches computed in a child
         self._start()
@@ -152,7 +152,8 @@ class ModelProcess:
     def _start(self):
         # A fresh interpreter (never a fork of a threaded server; nor multiprocessing's spawn, which runs
         # the parent's main script again in the child).
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(_ROOT), os.environ.get("PYTHONPATH", "")])}
+        path = [str(_ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "rcm_demo.modelproc", str(self.threads)],
             stdin=subprocess.PIPE,
@@ -173,18 +174,15 @@ class ModelProcess:
         """``lab.attack_batch`` on the checkpoint ``src`` (directory, name), computed in the child."""
         msg = pickle.dumps((tuple(src), str(device), _compact(xs), _compact(ys), settings))
         with self._lock:
-            if not self.alive():
-                self._start()  # the previous child died: a new one for this batch
+            if not self.alive():  # the previous child died: a new one for this batch
+                if self._proc is not None:
+                    self._end(kill_after_s=1)
+                self._start()
             try:
                 _send(self._proc.stdin, msg)
                 ok, out = pickle.loads(_recv(self._proc.stdout))
             except (EOFError, OSError) as e:
-                try:
-                    code = self._proc.wait(1)
-                except subprocess.TimeoutExpired:
-                    self._proc.kill()
-                    code = self._proc.wait()
-                self._proc = None
+                code = self._end(kill_after_s=1)
                 raise RuntimeError(
                     f"the model process stopped (exit code {code}) while computing; retry in a few seconds"
                 ) from e
@@ -193,19 +191,30 @@ class ModelProcess:
         self.batches += 1
         return out
 
+    def _end(self, kill_after_s: float) -> int:
+        """Wait for the child to exit (killed after ``kill_after_s``), close its pipes; its exit code."""
+        try:
+            code = self._proc.wait(kill_after_s)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            code = self._proc.wait()
+        for f in (self._proc.stdin, self._proc.stdout):
+            try:
+                f.close()
+            except OSError:  # a broken pipe's unflushed bytes
+                pass
+        self._proc = None
+        return code
+
     def close(self):
         with self._lock:
             if self._proc is None:
                 return
             try:
                 _send(self._proc.stdin, STOP)
-                self._proc.wait(5)
-            except (OSError, subprocess.TimeoutExpired):
-                self._proc.kill()
-                self._proc.wait()
-            for f in (self._proc.stdin, self._proc.stdout):
-                f.close()
-            self._proc = None
+            except OSError:  # already gone
+                pass
+            self._end(kill_after_s=5)
 
 
 if __name__ == "__main__":

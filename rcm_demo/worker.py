@@ -8,11 +8,11 @@ on the same cores and each uses all of them. The worker owns the model work inst
   images) and run as one batched attack (``lab.attack_batch``). Each request keeps its own random start,
   drawn from its own seeded generator, so it gets the same adversarial image whether it ran alone or in
   a batch (measured: bitwise equal on CPU; ``tests/test_worker.py`` bounds any difference).
-* **Where a batch is computed** (``RCM_WORKER``, ``worker_mode()``): ``process``, the default, sends each
-  batch on a zoo checkpoint to the worker's model process (``rcm_demo.modelproc``), which computes it in
-  its own main thread, away from the server's GIL (``bench/worker_batching.py`` and ``bench/load.py``
-  compare the modes); ``thread`` computes in the light lane itself. Models built in code (tests) are
-  always computed here.
+* **Where a batch is computed** (``RCM_WORKER``, ``worker_mode()``): ``process`` (the default where the
+  model process gets two or more threads) sends each batch on a zoo checkpoint to the worker's model
+  process (``rcm_demo.modelproc``), which computes it in its own main thread, away from the server's GIL
+  (``bench/worker_batching.py`` and ``bench/load.py`` compare the modes); ``thread`` (the default on 2
+  cores) computes in the light lane itself. Models built in code (tests) are always computed here.
 * **Heavy lane** (a second thread): ``heavy(fn, ...)`` runs long jobs (AutoAttack, robustness curves,
   zoo-wide measurements) one after another, reporting progress; it never delays the light lane's
   batches by more than sharing the cores.
@@ -49,19 +49,25 @@ import torch
 
 from . import attacks as A
 from . import lab
-from .modelproc import ModelProcess, source
+from .modelproc import ModelProcess, process_threads, source
 
 MODES = ("process", "thread", "off")
 
 
 def worker_mode() -> str:
-    """``RCM_WORKER``: ``process`` (default: the batched attacks computed in a model process of their own,
-    ``rcm_demo.modelproc``), ``thread`` (computed in the worker's light-lane thread) or ``off``/``0`` (no
-    worker: every session computes in its own thread, the behaviour before the worker)."""
-    v = os.environ.get("RCM_WORKER", "process").strip().lower()
-    v = {"1": "process", "0": "off", "": "process"}.get(v, v)
+    """``RCM_WORKER``: ``process`` (the batched attacks computed in a model process of their own,
+    ``rcm_demo.modelproc``), ``thread`` (computed in the worker's light-lane thread), ``off``/``0`` (no
+    worker: every session computes in its own thread, the behaviour before the worker), or ``auto``, the
+    default: ``process`` where the model process gets at least two threads (``process_threads``: three or
+    more cores, or ``RCM_PROCESS_THREADS``), else ``thread``. With one thread the process computes no faster
+    than the lane (2 cores, ``bench/load.py``: equal within the noise) and costs ~0.75 GB; with two in its
+    main thread it is faster (10 images: 1.13 s vs 1.47 s, 30: 2.99 s vs 4.36 s, ``bench/worker_batching.py``)."""
+    v = os.environ.get("RCM_WORKER", "auto").strip().lower()
+    v = {"1": "auto", "0": "off", "": "auto"}.get(v, v)
+    if v == "auto":
+        return "process" if process_threads() >= 2 else "thread"
     if v not in MODES:
-        raise ValueError(f"RCM_WORKER={v!r}: use one of {', '.join(MODES)}")
+        raise ValueError(f"RCM_WORKER={v!r}: use one of auto, {', '.join(MODES)}")
     return v
 
 

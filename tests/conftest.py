@@ -7,8 +7,8 @@ from rcm_demo import zoo
 from rcm_demo.zoo import ModelSpec
 
 # In-process tests (AppTest pages, the library) compute in the worker's thread, where a test's monkeypatches
-# (a function that must not be called, a temporary zoo) reach every computation. The shipped default, the
-# model process, has its own tests (test_worker.py, an AppTest run in test_pages.py) and the browser test.
+# (a function that must not be called, a temporary zoo) reach every computation. The model process (the
+# default on 3+ cores) has its own tests (test_worker.py, an AppTest run in test_pages.py) and the browser test.
 os.environ.setdefault("RCM_WORKER", "thread")
 
 TINY = ModelSpec(arch="resnet18", width=4)

@@ -21,7 +21,7 @@ BUDGET_S = float(os.environ.get("RCM_VIEW_BUDGET_S", "6"))  # generous: CI machi
 def server(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is required for the browser test: apt-get install chromium chromium-driver")
-    env = {"RCM_WORKER": "process"}  # the shipped default (conftest puts in-process tests on the thread worker)
+    env = {"RCM_WORKER": "process"}  # end to end through the model process (AppTest runs cover the thread worker)
     if os.environ.get("RCM_TEST_THREADS"):
         env["RCM_TORCH_THREADS"] = os.environ["RCM_TEST_THREADS"]
     log_path = tmp_path_factory.mktemp("server") / "streamlit.log"

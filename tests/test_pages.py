@@ -51,10 +51,10 @@ def test_attack_lab_defaults_and_fgsm():
     assert "FGSM" in " ".join(c.value for c in at.caption)
 
 
-def test_attack_lab_in_the_shipped_mode_computes_in_the_model_process(monkeypatch):
+def test_attack_lab_in_process_mode_computes_in_the_model_process(monkeypatch):
     from rcm_demo import worker
 
-    monkeypatch.setenv("RCM_WORKER", "process")  # the default of `streamlit run app.py`
+    monkeypatch.setenv("RCM_WORKER", "process")  # the default of `streamlit run app.py` on 3+ cores
     at = run_page("pages/1_Attack_lab.py", {"seed": "17"})  # a seed no other test uses: no cache hit
     assert_clean(at)
     assert len([m for m in at.metric if m.label == "Attack"]) == 3

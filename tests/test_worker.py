@@ -250,3 +250,17 @@ def test_model_process_loads_a_retrained_checkpoint_again(tmp_path):
 
 def test_model_process_uses_one_thread_for_one_image_and_every_core_for_a_batch():
     assert threads_for(1, 8) == 1 and threads_for(2, 8) == 8 and threads_for(30, 2) == 2
+
+
+def test_worker_mode_auto_uses_the_model_process_only_where_it_gets_two_threads(monkeypatch):
+    from rcm_demo.worker import worker_mode
+
+    monkeypatch.delenv("RCM_WORKER", raising=False)
+    for threads, mode in (("1", "thread"), ("2", "process")):
+        monkeypatch.setenv("RCM_PROCESS_THREADS", threads)
+        assert worker_mode() == mode
+    monkeypatch.setenv("RCM_WORKER", "0")
+    assert worker_mode() == "off"
+    monkeypatch.setenv("RCM_WORKER", "threads")
+    with pytest.raises(ValueError, match="RCM_WORKER"):
+        worker_mode()
