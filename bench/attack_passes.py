@@ -3,14 +3,14 @@ reference in the same run, on the three default checkpoints and 10 bundled image
 
 1. Probabilities and probes from the same passes (``lab.observe`` + ``probe.probe_from``, shipped) vs
    separate passes for the probabilities (``lab.probs`` twice + ``probe.probe_all``, the earlier code).
-2. PGD-10 through copies with BatchNorm folded into the preceding convolutions vs the checkpoints as
-   loaded (not shipped: prints how far the results move).
+2. PGD-10 through the checkpoints as ``load_model`` gives them (BatchNorm folded into the convolutions,
+   ``models.fold_batchnorm``, shipped) vs ``load_model(..., fold_bn=False)`` (module for module as trained);
+   prints how far the results move.
 
     python bench/attack_passes.py [--rounds 15]
 """
 
 import argparse
-import copy
 import statistics
 import sys
 import time
@@ -19,29 +19,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
-from torch import nn  # noqa: E402
-from torch.nn.utils.fusion import fuse_conv_bn_eval  # noqa: E402
 
 from rcm_demo import lab, probe  # noqa: E402
 from rcm_demo.data import load_sample  # noqa: E402
-from rcm_demo.models import BasicBlock  # noqa: E402
 from rcm_demo.zoo import default_checkpoints, load_model  # noqa: E402
-
-
-def folded(model):
-    """A copy with every Conv2d -> BatchNorm2d pair of the ResNet18 folded (BN replaced by Identity)."""
-    m = copy.deepcopy(model)
-    for mod in m.modules():
-        if isinstance(mod, BasicBlock):
-            for c, b in (("conv1", "bn1"), ("conv2", "bn2")):
-                setattr(mod, c, fuse_conv_bn_eval(getattr(mod, c), getattr(mod, b)))
-                setattr(mod, b, nn.Identity())
-        if isinstance(mod, nn.Sequential):
-            for i in range(len(mod) - 1):
-                if isinstance(mod[i], nn.Conv2d) and isinstance(mod[i + 1], nn.BatchNorm2d):
-                    mod[i], mod[i + 1] = fuse_conv_bn_eval(mod[i], mod[i + 1]), nn.Identity()
-    fmt = torch.channels_last if next(model.parameters()).is_contiguous(memory_format=torch.channels_last) else None
-    return (m.to(memory_format=fmt) if fmt else m).requires_grad_(False)
 
 
 def interleaved(fns: dict, rounds: int) -> dict:
@@ -60,7 +41,8 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(1)
     names = default_checkpoints(3, "cpu")
-    models = [load_model(n) for n in names]
+    models = [load_model(n) for n in names]  # as shipped: BatchNorm folded
+    unfolded = [load_model(n, fold_bn=False) for n in names]
     s, n = load_sample(), 10
     x = s.float()[:n]
     x_adv = (x + 0.03).clamp(0, 1)
@@ -81,23 +63,22 @@ def main():
         f"({t['separate passes'] / t['shared passes']:.2f}x)"
     )
 
-    fmodels = [folded(m) for m in models]
     args = ([x[k : k + 1] for k in range(n)], [s.y[k : k + 1] for k in range(n)], [lab.AttackSettings()] * n)
-    ref = [lab.attack_batch(m, *args) for m in models]
-    alt = [lab.attack_batch(m, *args) for m in fmodels]
+    ref = [lab.attack_batch(m, *args) for m in unfolded]
+    alt = [lab.attack_batch(m, *args) for m in models]
     pairs = [(r, f) for rs, fs in zip(ref, alt) for r, f in zip(rs, fs)]
     moved = max((r["x_adv"] != f["x_adv"]).float().mean().item() for r, f in pairs)
     same = all(r["success"] == f["success"] for r, f in pairs)
     t = interleaved(
         {
-            "as loaded": lambda: [lab.attack_batch(m, *args) for m in models],
-            "BN folded": lambda: [lab.attack_batch(m, *args) for m in fmodels],
+            "as trained": lambda: [lab.attack_batch(m, *args) for m in unfolded],
+            "BN folded": lambda: [lab.attack_batch(m, *args) for m in models],
         },
         max(a.rounds // 3, 3),
     )
     print(
-        f"PGD-10 batch: as loaded {t['as loaded']:.3f} s, BN folded {t['BN folded']:.3f} s "
-        f"({t['as loaded'] / t['BN folded']:.2f}x); verdicts equal: {same}; adversarial pixels that differ: "
+        f"PGD-10 batch: as trained {t['as trained']:.3f} s, BN folded {t['BN folded']:.3f} s "
+        f"({t['as trained'] / t['BN folded']:.2f}x); verdicts equal: {same}; adversarial pixels that differ: "
         f"up to {moved:.1%} per image"
     )
 

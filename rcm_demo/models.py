@@ -92,6 +92,8 @@ class GlobalPool(nn.Module):
 
 
 class BasicBlock(nn.Module):
+    FOLD = (("conv1", "bn1"), ("conv2", "bn2"))  # (conv, the BatchNorm its output feeds alone): see fold_batchnorm
+
     def __init__(self, cin, cout, stride):
         super().__init__()
         self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
@@ -109,6 +111,8 @@ class BasicBlock(nn.Module):
 
 
 class PreActBlock(nn.Module):
+    FOLD = (("conv1", "bn2"),)  # bn1 acts on the block's input, not on a convolution's output
+
     def __init__(self, cin, cout, stride):
         super().__init__()
         self.bn1 = nn.BatchNorm2d(cin)
@@ -125,6 +129,29 @@ class PreActBlock(nn.Module):
         out = self.conv1(out)
         out = self.conv2(F.relu(self.bn2(out)))
         return out + skip
+
+
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """Fold every eval-mode BatchNorm that only normalises a convolution's output into that convolution, in
+    place: the convolution gets the BN's scale and shift, the BN becomes ``nn.Identity``. The pairs are a
+    ``Conv2d`` followed by a ``BatchNorm2d`` in an ``nn.Sequential``, and the ``FOLD`` pairs a block declares.
+    Same function, fewer ops: PGD-10 on 10 images through the default trio 1.15–1.35× faster
+    (``bench/attack_passes.py``); results equal up to float rounding (verdicts equal, a few percent of the
+    adversarial pixels differ where a gradient's sign is near zero). Stage outputs (the taps) are unchanged."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    if model.training:
+        raise ValueError("fold BatchNorm only into an eval-mode model")
+    for mod in list(model.modules()):
+        for conv, bn in getattr(mod, "FOLD", ()):
+            if isinstance(getattr(mod, bn), nn.BatchNorm2d):
+                setattr(mod, conv, fuse_conv_bn_eval(getattr(mod, conv), getattr(mod, bn)))
+                setattr(mod, bn, nn.Identity())
+        if isinstance(mod, nn.Sequential):
+            for i in range(len(mod) - 1):
+                if isinstance(mod[i], nn.Conv2d) and isinstance(mod[i + 1], nn.BatchNorm2d):
+                    mod[i], mod[i + 1] = fuse_conv_bn_eval(mod[i], mod[i + 1]), nn.Identity()
+    return model
 
 
 class FeatureMapNet(nn.Module):

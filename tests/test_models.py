@@ -1,8 +1,11 @@
+import copy
+
 import pytest
 import torch
 
 from rcm_demo.metrics import count_macs, count_params, pre_pool_hw, stage_shapes
-from rcm_demo.models import ARCHS, TAPS
+from rcm_demo.models import ARCHS, TAPS, fold_batchnorm
+from rcm_demo.probe import capture
 from rcm_demo.zoo import ModelSpec
 
 VARIANTS = [("1222", 1, (4, 4)), ("1122", 1, (8, 8)), ("1222", 2, (8, 8)), ("1111", 1, (32, 32))]
@@ -109,3 +112,27 @@ def test_registry_every_arch_at_every_legal_knob(arch):
 def test_names_are_parsed_by_the_same_rules(name, why):
     with pytest.raises(ValueError, match=why):
         ModelSpec.from_name(name)
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHS))
+def test_folding_batchnorm_keeps_every_stage_output(arch):
+    torch.manual_seed(0)
+    model = ModelSpec(arch=arch, width=4).build()
+    for m in model.modules():  # trained-looking statistics, not the identity of a fresh BatchNorm
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5), m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5), m.bias.data.uniform_(-0.2, 0.2)
+    model.eval()
+    folded = fold_batchnorm(copy.deepcopy(model))
+    bns = lambda m: sum(isinstance(x, torch.nn.BatchNorm2d) for x in m.modules())  # noqa: E731
+    assert bns(folded) < bns(model)  # something was folded
+    if arch in ("resnet18", "vgg", "alexnet"):
+        assert bns(folded) == 0
+    x = torch.rand(3, 3, 32, 32)
+    with torch.no_grad(), capture(model, TAPS) as a, capture(folded, TAPS) as b:
+        ya, yb = model(x), folded(x)
+    assert torch.allclose(ya, yb, atol=1e-4, rtol=1e-4)
+    for tap in TAPS:
+        assert torch.allclose(a[tap], b[tap], atol=1e-4, rtol=1e-4), tap
+    with pytest.raises(ValueError, match="eval-mode"):
+        fold_batchnorm(ModelSpec(arch=arch, width=4).build().train())
