@@ -305,7 +305,7 @@ def load_model(
 
     ``channels_last`` (default: on CPUs with AVX-512, where convolutions run 1.2–1.5× faster in it,
     ``attacks.cpu_nhwc``) and ``fold_bn`` (BatchNorm folded into the convolution it follows,
-    ``models.fold_batchnorm``: attacks 1.15–1.35× faster on CPU) are loading-time choices for an inference
+    ``models.fold_batchnorm``: attacks 1.19–1.35× faster on CPU) are loading-time choices for an inference
     model. Neither changes results beyond floating-point rounding; the weights on disk are what the card's
     sha256 says, and ``fold_bn=False`` gives the network module for module as trained.
     """
