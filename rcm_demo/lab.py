@@ -167,12 +167,12 @@ def attack_models(
     crafted once on that model and applied unchanged to all (architecture vs. attacker).
     ``y=None`` (an upload without a label) attacks each model's own clean prediction."""
     check_models(models)
-    label = (lambda m: probs(m, x).argmax(1)) if y is None else (lambda m: y)
-    shared = run(models[shared_from], x, label(models[shared_from]), s) if shared_from else None
+    seen = {name: observe(model, x) for name, model in models.items()}  # the clean passes, once per model
+    labels = {name: p0.argmax(1) if y is None else y for name, (_, p0) in seen.items()}
+    shared = run(models[shared_from], x, labels[shared_from], s) if shared_from else None
     out = {}
     for name, model in models.items():
-        clean, p0 = observe(model, x)
-        y_m = p0.argmax(1) if y is None else y
+        (clean, p0), y_m = seen[name], labels[name]
         x_adv = shared if shared is not None else run(model, x, y_m, s)
         adv, p1 = observe(model, x_adv)
         probed = probe.probe_from(clean, adv, x, x_adv)[0] if with_probe else None

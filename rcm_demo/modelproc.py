@@ -86,16 +86,12 @@ def _compact(obj):
     return obj
 
 
-def _stamp(directory: str, name: str) -> tuple:
-    return tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(Path(directory).glob(f"{name}.*")))
-
-
 def _model(cache: dict, src: tuple[str, str], device: str):
-    from .zoo import load_model
+    from .zoo import checkpoint_stamp, load_model
 
     directory, name = src
     key = (directory, name, device)
-    stamp = _stamp(directory, name)
+    stamp = checkpoint_stamp(name, Path(directory))
     if key not in cache or cache[key][0] != stamp:
         cache[key] = (stamp, load_model(name, device, directory=Path(directory)))
     return cache[key][1]

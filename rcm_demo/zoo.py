@@ -294,6 +294,20 @@ def comparisons(names=None, directory: Path | None = None) -> list[tuple[str, st
     return [(c.name, b.name) for c, b in pairs]
 
 
+def checkpoint_stamp(name: str, directory: Path | None = None) -> tuple:
+    """Size and mtime of the card and of the weights (None where a file is missing): a checkpoint
+    rewritten on disk gets a new stamp, so whoever caches a loaded model loads (and verifies) it anew."""
+    d = Path(directory or PRETRAINED_DIR)
+    out = []
+    for suffix in (".json", ".safetensors"):
+        try:
+            s = (d / f"{name}{suffix}").stat()
+            out += [s.st_size, s.st_mtime_ns]
+        except OSError:
+            out += [None, None]
+    return tuple(out)
+
+
 def load_model(
     name: str,
     device=None,

@@ -41,17 +41,7 @@ def _stamp(name: str) -> tuple:
     """Size and mtime of the card and the weights: a checkpoint rewritten on disk is loaded (and verified)
     anew, at most ``STAMP_TTL_S`` later."""
 
-    def read():
-        out = []
-        for suffix in (".json", ".safetensors"):
-            try:
-                s = (zoo.PRETRAINED_DIR / f"{name}{suffix}").stat()
-                out += [s.st_size, s.st_mtime_ns]
-            except OSError:
-                out += [None, None]
-        return tuple(out)
-
-    return _memo_stamp((str(zoo.PRETRAINED_DIR), name), read)
+    return _memo_stamp((str(zoo.PRETRAINED_DIR), name), lambda: zoo.checkpoint_stamp(name))
 
 
 def _dir_stamp() -> tuple:
@@ -210,12 +200,12 @@ def _fill_bits(todo: dict, x, y, progress=None):
 
 
 def prefetch_clean_bits(names):
-    """Start computing the clean predictions of the whole bundled sample for these checkpoints in the
-    worker's heavy lane, without waiting (about 2 s for the default trio on 2 CPU cores, once per server).
-    Until it is done, ``clean_block`` computes the blocks a page needs on the spot."""
+    """Start computing the clean predictions of the whole bundled sample for these (usable) checkpoints in
+    the worker's heavy lane, without waiting (about 2 s for the default trio on 2 CPU cores, once per
+    server). Until it is done, ``clean_block`` computes the blocks a page needs on the spot."""
     if not use_worker():
         return
-    keys = [k for k in _bits_keys(_usable(names)) if k not in _BITS and k not in _BITS_PENDING]
+    keys = [k for k in _bits_keys(names) if k not in _BITS and k not in _BITS_PENDING]
     todo = {k: cached_model(k[0], k[2]) for k in keys}  # key: (name, stamp, device)
     if todo:
         xs, ys = sample()
