@@ -13,6 +13,7 @@ see ``cpu_fast_bf16``) while delta, the projection and the clamp stay in fp32; `
     pgd(model, x, y, eps=8/255, alpha=2/255, steps=10)        # L-inf PGD with a random start
     pgd(..., loss="cw") / pgd(..., loss="kl", random_start="normal")   # CW-L-inf / TRADES inner max
     fgsm(model, x, y, eps=8/255)                               # PGD with one step of size eps
+    nfgsm(model, x, y, eps=8/255)          # N-FGSM (training): noise 2·eps, one step eps, 3·eps ball
     autoattack(model, x, y, eps=8/255, attacks="standard")     # pyautoattack (Croce & Hein)
     ATTACKS["PGD-L∞"](model, x, y, eps=8/255, steps=10)        # registry entry: same contract
     min_epsilon(model, x, y)                                   # smallest flipping L-inf budget found
@@ -247,6 +248,26 @@ def trades_adv(model, x, *, eps, alpha, steps, generator=None, precision="auto")
         generator=generator,
         precision=precision,
     )
+
+
+def nfgsm(model, x, y, *, eps, noise=2.0, alpha=None, generator=None, precision="auto"):
+    """N-FGSM (de Jorge et al., NeurIPS 2022), the fast adversarial-training attack: uniform noise in
+    [-noise·eps, noise·eps], then one signed-gradient step of size ``alpha`` (default eps), with no
+    projection back to the eps-ball. As a ``pgd`` configuration: one step inside the ball of radius
+    noise·eps + alpha (so the projection only clamps to [0, 1]), started from that noise."""
+    alpha = eps if alpha is None else alpha
+    n = x.shape[0]
+    init = start_delta(x.shape, _per_sample(noise * eps, n, "cpu"), "linf", True, generator)
+    return pgd(
+        model, x, y, eps=noise * eps + alpha, alpha=alpha, steps=1, init=init, generator=generator, precision=precision
+    )
+
+
+def fgsm_rs(model, x, y, *, eps, alpha=None, generator=None, precision="auto"):
+    """FGSM with a random start (Wong et al., ICLR 2020): uniform start in the eps-ball, one step of
+    size ``alpha`` (default 1.25·eps), projected back to the ball."""
+    alpha = 1.25 * eps if alpha is None else alpha
+    return pgd(model, x, y, eps=eps, alpha=alpha, steps=1, random_start=True, generator=generator, precision=precision)
 
 
 # ----------------------------------------------------------------------------- AutoAttack

@@ -22,6 +22,7 @@ import shlex
 import sys
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import torch
 
@@ -102,6 +103,7 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--csv", default="", help="also write the results here")
     p.add_argument("--no-update-cards", action="store_true")
+    p.add_argument("--dir", default="", help="checkpoint directory (default: pretrained/)")
     p.add_argument("--table", action="store_true", help="print the markdown table from the cards and exit")
     p.add_argument(
         "--report",
@@ -139,8 +141,9 @@ def main(argv=None):
         return
     if args.threads:
         torch.set_num_threads(args.threads)
+    directory = Path(args.dir) if args.dir else None
     if args.checkpoints == "all":
-        names, problems = scan_checkpoints()
+        names, problems = scan_checkpoints(directory)
         for name, why in problems.items():
             print(f"skipping unusable card {name}: {why}", file=sys.stderr)
     else:
@@ -161,8 +164,8 @@ def main(argv=None):
     rows = []
     for name in names:
         try:
-            model = load_model(name)
-            ck = get_checkpoint(name)
+            model = load_model(name, directory=directory)
+            ck = get_checkpoint(name, directory)
         except CheckpointError as e:
             print(f"skipping: {e}", file=sys.stderr)
             continue

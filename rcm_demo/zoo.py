@@ -1,7 +1,8 @@
 """The checkpoint zoo: ``ModelSpec`` -> model, ``Checkpoint`` -> verified weights + model card.
 
 Checkpoints live in ``pretrained/`` as ``<name>.safetensors`` + ``<name>.json`` where
-``name = <spec name>.<recipe>`` (e.g. ``resnet18w16_s1122_x1_avg.at``). Public API::
+``name = <spec name>.<recipe>[.seed<k>]`` (e.g. ``resnet18w16_s1122_x1_avg.at``, its seed-1 twin
+``resnet18w16_s1122_x1_avg.at.seed1``; seed 0 has no suffix). Public API::
 
     ModelSpec(arch="resnet18", strides="1122").build()   # validated on construction; .name is derived
     ModelSpec.from_name("resnet18w16_s1122_x1_avg")      # parsed back by the same code
@@ -126,12 +127,22 @@ class ModelSpec:
         return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
 
 
-def parse_checkpoint_name(name: str) -> tuple[ModelSpec, str]:
-    """'<spec name>.<recipe>' -> (spec, recipe); ValueError says what is wrong."""
-    stem, dot, recipe = name.rpartition(".")
+_SEED_RE = re.compile(r"\.seed([1-9]\d*)$")
+
+
+def checkpoint_name(spec: ModelSpec, recipe: str, seed: int = 0) -> str:
+    """The one naming rule: '<spec name>.<recipe>', plus '.seed<k>' for seeds other than 0."""
+    return f"{spec.name}.{recipe}" + (f".seed{int(seed)}" if seed else "")
+
+
+def parse_checkpoint_name(name: str) -> tuple[ModelSpec, str, int]:
+    """'<spec name>.<recipe>[.seed<k>]' -> (spec, recipe, seed); ValueError says what is wrong."""
+    m = _SEED_RE.search(name)
+    seed = int(m.group(1)) if m else 0
+    stem, dot, recipe = name[: m.start()].rpartition(".") if m else name.rpartition(".")
     if not dot or recipe not in RECIPES:
-        raise ValueError(f"{name!r} must end in one of {['.' + r for r in RECIPES]}")
-    return ModelSpec.from_name(stem), recipe
+        raise ValueError(f"{name!r} must end in one of {['.' + r for r in RECIPES]}, then optionally '.seed<k>'")
+    return ModelSpec.from_name(stem), recipe, seed
 
 
 def sha256_file(path: Path) -> str:
@@ -236,7 +247,7 @@ def get_checkpoint(name: str, directory: Path | None = None) -> Checkpoint:
             raise CheckpointError(f"checkpoint {name!r}: card {card.name} lacks the field {key!r}")
     try:
         ck = Checkpoint(name, d / f"{name}.safetensors", card, meta)
-        described = f"{ck.spec.name}.{ck.recipe}"
+        described = checkpoint_name(ck.spec, ck.recipe, ck.seed)
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"checkpoint {name!r}: card {card.name} has an invalid spec: {e}") from None
     if described != name:
@@ -270,8 +281,24 @@ def default_checkpoints(k: int = 3, device=None, directory: Path | None = None) 
     return [c.name for c in sorted(cks, key=rank)][:k]
 
 
+# The training settings two checkpoints must share to be compared (everything but the architecture
+# knobs, the seed and where things were read or written).
+BUDGET_KEYS = (
+    "epochs", "batch_size", "lr", "schedule", "momentum", "nesterov", "weight_decay", "eps",
+    "at_method", "at_noise", "at_steps", "at_alpha", "trades_beta", "max_train_images",
+)  # fmt: skip
+
+
+def training_budget(ck: Checkpoint) -> tuple:
+    """The card's training settings that a fair comparison holds fixed (None where the card lacks one)."""
+    cfg = ck.meta.get("train", {}).get("config", {})
+    epochs = cfg.get("epochs", ck.meta.get("train", {}).get("epochs"))
+    return (epochs, *(cfg.get(k) for k in BUDGET_KEYS[1:]))
+
+
 def baseline_of(ck: Checkpoint, cks: list[Checkpoint]) -> Checkpoint | None:
-    """The 4x4 checkpoint that differs from ``ck`` only in the map-enlarging knobs."""
+    """The 4x4 checkpoint that differs from ``ck`` only in the map-enlarging knobs (same recipe, tier,
+    seed, architecture, width, pooling and training budget)."""
     s = ck.spec
     for c in cks:
         if (
@@ -280,6 +307,7 @@ def baseline_of(ck: Checkpoint, cks: list[Checkpoint]) -> Checkpoint | None:
             and c.tier == ck.tier
             and c.seed == ck.seed
             and (c.spec.arch, c.spec.width, c.spec.pool) == (s.arch, s.width, s.pool)
+            and training_budget(c) == training_budget(ck)
         ):
             return c
     return None
@@ -361,6 +389,7 @@ def save_checkpoint(
     directory: Path | None = None,
     tier: str = "lite",
     dtype: torch.dtype = torch.float32,
+    seed: int = 0,
 ) -> Checkpoint:
     """Write ``<name>.safetensors`` and its card (written only by the train/evaluate CLIs).
     ``dtype=torch.float16`` halves the file (the paper tier); loading always gives float32."""
@@ -372,7 +401,7 @@ def save_checkpoint(
         raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
     d = Path(directory or PRETRAINED_DIR)
     d.mkdir(parents=True, exist_ok=True)
-    name = f"{spec.name}.{recipe}"
+    name = checkpoint_name(spec, recipe, seed)
     weights = d / f"{name}.safetensors"
     if tier not in TIERS:
         raise ValueError(f"tier must be one of {TIERS}, got {tier!r}")

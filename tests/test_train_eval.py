@@ -205,3 +205,93 @@ def test_train_card_names_tier_and_no_local_paths(tiny_folder, tmp_path):
     cfg = ck.meta["train"]["config"]
     assert cfg["out_dir"] == "pt" and cfg["data_dir"] == tiny_folder.name
     assert not re.search(r'"(/[A-Za-z][^"]*)"', json.dumps(ck.meta["train"]["config"]))
+
+
+def test_fast_at_card_records_method_noise_and_step(tiny_folder, tmp_path):
+    train.main(_flags(tiny_folder, tmp_path, "--recipe", "at", "--epochs", "1"))
+    t = zoo.get_checkpoint("resnet18w4_s1222_x1_avg.at", tmp_path / "pt").meta["train"]
+    assert t["config"]["at_method"] == "nfgsm" and t["config"]["at_steps"] == 1
+    assert t["config"]["at_alpha"] == pytest.approx(8 / 255)  # the method's own step, resolved on the card
+    assert t["attack"]["method"].startswith("N-FGSM") and t["attack"]["noise_255"] == pytest.approx(16)
+    assert t["attack"]["step_255"] == pytest.approx(8) and t["attack"]["eps_255"] == pytest.approx(8)
+    assert {"clean", "fgsm", "pgd10"} <= set(t["heldout_monitor"]["history"][0])
+
+
+def test_adversarial_batch_is_a_pgd_configuration(monkeypatch):
+    """N-FGSM and FGSM-RS call attacks.pgd with one step; PGD with at_steps: no second attack loop."""
+    from rcm_demo import attacks
+
+    seen = []
+    real = attacks.pgd
+
+    def spy(model, x, y, **kw):
+        seen.append(kw)
+        return real(model, x, y, **kw)
+
+    monkeypatch.setattr(attacks, "pgd", spy)
+    monkeypatch.setattr(train, "pgd", spy)
+    model = zoo.ModelSpec(width=4).build().eval()
+    x, y = torch.rand(4, 3, 32, 32), torch.randint(0, 10, (4,))
+    for method in ("nfgsm", "fgsm-rs", "pgd"):
+        cfg = train.TrainConfig(recipe="at", at_method=method, at_steps=3)
+        x_adv = train.adversarial_batch(model, x, y, cfg, torch.Generator().manual_seed(0))
+        reach = {"nfgsm": 3 * 8 / 255, "fgsm-rs": 8 / 255, "pgd": 8 / 255}[method]
+        assert (x_adv - x).abs().max() <= reach + 1e-6 and 0 <= x_adv.min() and x_adv.max() <= 1
+    assert [k["steps"] for k in seen] == [1, 1, 3]
+    assert seen[0]["eps"] == pytest.approx(3 * 8 / 255) and seen[0]["init"].abs().max() <= 2 * 8 / 255 + 1e-7
+
+
+def test_nfgsm_noise_is_wider_than_the_ball_and_unprojected():
+    from rcm_demo import attacks
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 10))
+    x, y = torch.full((64, 3, 32, 32), 0.5), torch.zeros(64, dtype=torch.long)
+    d = attacks.nfgsm(model, x, y, eps=8 / 255, precision="fp32") - x
+    assert d.abs().max() > 8 / 255 * 2.5  # noise 2·eps plus a step eps, not clipped to eps
+    assert d.abs().max() <= 3 * 8 / 255 + 1e-6
+
+
+def test_collapse_rule():
+    ok = [{"clean": 0.3, "fgsm": 0.2, "pgd10": 0.18}, {"clean": 0.4, "fgsm": 0.27, "pgd10": 0.24}]
+    assert not train.collapsed(ok)
+    co = ok + [{"clean": 0.6, "fgsm": 0.55, "pgd10": 0.01}]  # Wong et al.'s picture: FGSM up, PGD to ~0
+    assert train.collapsed(co)
+    assert not train.collapsed(ok + [{"clean": 0.2, "fgsm": 0.05, "pgd10": 0.03}])  # everything fell: divergence
+
+
+def test_monitor_flags_a_collapsed_run(tiny_folder, tmp_path, monkeypatch, capsys):
+    """A run whose held-out PGD-10 accuracy collapses while FGSM accuracy rises is flagged in the log and
+    on the card (the monitor's numbers are forced here; the rule is the one train.py applies)."""
+    curve = iter([(0.30, 0.22, 0.20), (0.40, 0.30, 0.26), (0.55, 0.50, 0.02)])
+    monkeypatch.setattr(
+        train, "heldout_accuracy", lambda *a, **k: dict(zip(("clean", "fgsm", "pgd10"), next(curve), strict=True))
+    )
+    train.main(_flags(tiny_folder, tmp_path, "--recipe", "at", "--epochs", "3"))
+    t = zoo.get_checkpoint("resnet18w4_s1222_x1_avg.at", tmp_path / "pt").meta["train"]
+    assert t["heldout_monitor"]["collapsed_epochs"] == [3]
+    assert "catastrophic overfitting" in capsys.readouterr().err
+
+
+def test_seed_names_and_build_zoo_plan(tiny_folder, tmp_path, monkeypatch):
+    from rcm_demo import build_zoo
+
+    budget = {"width": 4, "epochs": 1, "batch_size": 16, "heldout_n": 20, "max_train_images": 48}
+    monkeypatch.setattr(build_zoo, "LITE_BUDGET", {**build_zoo.LITE_BUDGET, **budget})
+    monkeypatch.setattr(build_zoo, "EVAL_AT", (("clean,pgd20", 20), ("autoattack", 4)))
+    monkeypatch.setattr(build_zoo, "EVAL_STD", (("clean", 20),))
+    plan = (build_zoo.Planned("1222", 1, "avg", "std"), build_zoo.Planned("1222", 1, "avg", "at", seed=1))
+    assert plan[1].name == "resnet18w4_s1222_x1_avg.at.seed1"
+    pt = tmp_path / "pt"
+    build_zoo.build(plan, str(tiny_folder), 1, pt, str(tmp_path / "status.json"), str(tmp_path / "runs"))
+    assert json.loads((tmp_path / "status.json").read_text())["step"] == "done"
+    rows = build_zoo.plan_status(plan, pt)
+    assert all(r["trained"] and not r["to_evaluate"] for r in rows)
+    ck = zoo.get_checkpoint("resnet18w4_s1222_x1_avg.at.seed1", pt)
+    assert ck.seed == 1 and "seed 1" in ck.label and ck.meta["metrics"]["autoattack"]["n"] == 4
+    assert zoo.parse_checkpoint_name(ck.name)[1:] == ("at", 1)
+    assert "--out-dir" in ck.meta["train"]["command"]  # not the default directory, so it is named
+    calls = []
+    monkeypatch.setattr(build_zoo.train, "main", lambda argv: calls.append(argv))
+    monkeypatch.setattr(build_zoo.evaluate, "main", lambda argv: calls.append(argv))
+    build_zoo.build(plan, str(tiny_folder), 1, pt)
+    assert calls == []  # everything on the cards already: nothing is trained or measured again

@@ -1,0 +1,174 @@
+"""Build a zoo tier end to end: train each planned checkpoint (resuming where a run stopped), then
+evaluate it on the whole test set, one model at a time with every core.
+
+    python -m rcm_demo.build_zoo --data-dir ../shared/data/cifar10-jpeg            # the lite tier, in order
+    python -m rcm_demo.build_zoo --list                                          # plan and what is done
+    python -m rcm_demo.build_zoo --only resnet18w16_s1122_x1_avg.at --data-dir ...
+
+Idempotent: a checkpoint whose card already records the planned training settings is not trained
+again, and a metric already on its card with the planned number of images is not measured again. A
+run cut off at any moment continues from ``runs/<name>/state.pt`` (written after every epoch) when the
+same command is started again. ``--status FILE`` keeps a one-line JSON status of the current step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import evaluate, train
+from .zoo import PRETRAINED_DIR, CheckpointError, ModelSpec, checkpoint_name, get_checkpoint
+
+# The lite tier's one recipe and budget (docs/training.md says why): N-FGSM at 8/255, 15 epochs, one-cycle.
+# Every key is a flag of rcm_demo.train.
+LITE_BUDGET = {"width": 16, "epochs": 15, "lr": 0.2, "schedule": "onecycle", "batch_size": 128, "at_method": "nfgsm"}
+# Evaluation: (attacks, images). AT checkpoints: clean, PGD-20 and CW-30 on all 10,000 test images, APGD-CE
+# + APGD-T on the first 1,000 of the same order; standard ones: clean on 10,000, PGD-20 on 1,000.
+EVAL_AT = (("clean,pgd20,cw30", 10_000), ("autoattack", 1_000))
+EVAL_STD = (("clean", 10_000), ("pgd20", 1_000))
+
+
+@dataclass(frozen=True)
+class Planned:
+    strides: str
+    scale: int
+    pool: str
+    recipe: str
+    seed: int = 0
+
+    @property
+    def spec(self) -> ModelSpec:
+        return ModelSpec(width=LITE_BUDGET["width"], strides=self.strides, scale=self.scale, pool=self.pool)
+
+    @property
+    def name(self) -> str:
+        return checkpoint_name(self.spec, self.recipe, self.seed)
+
+    def train_args(self, data_dir: str, threads: int) -> list[str]:
+        args = ["--recipe", self.recipe, "--strides", self.strides, "--scale", str(self.scale), "--pool", self.pool]
+        for k, v in LITE_BUDGET.items():
+            args += ["--" + k.replace("_", "-"), str(v)]
+        return [*args, "--seed", str(self.seed), "--data-dir", data_dir, "--threads", str(threads), "--resume"]
+
+    @property
+    def evaluations(self):
+        return EVAL_STD if self.recipe == "std" else EVAL_AT
+
+
+# In the order they are worth having: the lab's main pair first, its x2 twin, the max-pooling pair that
+# shows the claim's other half, the standard-training trio, then the seeds of the main pair.
+LITE_PLAN = (
+    Planned("1222", 1, "avg", "at"),
+    Planned("1122", 1, "avg", "at"),
+    Planned("1222", 2, "avg", "at"),
+    Planned("1222", 1, "max", "at"),
+    Planned("1122", 1, "max", "at"),
+    Planned("1222", 1, "avg", "std"),
+    Planned("1122", 1, "avg", "std"),
+    Planned("1222", 2, "avg", "std"),
+    Planned("1222", 1, "avg", "at", seed=1),
+    Planned("1122", 1, "avg", "at", seed=1),
+    Planned("1222", 1, "avg", "at", seed=2),
+    Planned("1122", 1, "avg", "at", seed=2),
+)
+
+
+def trained_as_planned(p: Planned, directory: Path) -> bool:
+    """The card exists and records exactly the planned training configuration."""
+    try:
+        card = get_checkpoint(p.name, directory).meta
+    except CheckpointError:
+        return False
+    want = train.parse_args(p.train_args("", 0)).card_config()
+    have = card.get("train", {}).get("config", {})
+    ignore = {"data_dir", "data_root", "download", "threads", "resume", "out_dir", "run_dir"}
+    return all(have.get(k) == v for k, v in want.items() if k not in ignore)
+
+
+def missing_evaluations(p: Planned, directory: Path) -> list[tuple[str, int]]:
+    metrics = get_checkpoint(p.name, directory).meta.get("metrics", {})
+    out = []
+    for attacks, n in p.evaluations:
+        todo = [k for k in attacks.split(",") if metrics.get(k, {}).get("n") != n]
+        if todo:
+            out.append((",".join(todo), n))
+    return out
+
+
+def plan_status(plan, directory: Path) -> list[dict]:
+    rows = []
+    for p in plan:
+        trained = trained_as_planned(p, directory)
+        rows.append(
+            {
+                "name": p.name,
+                "trained": trained,
+                "to_evaluate": missing_evaluations(p, directory) if trained else list(p.evaluations),
+            }
+        )
+    return rows
+
+
+def _write_status(path: str, **fields) -> None:
+    if path:
+        Path(path).write_text(json.dumps({"time": time.strftime("%Y-%m-%d %H:%M:%S"), **fields}) + "\n")
+
+
+def _dir_flag(flag: str, directory: Path, default: Path) -> list[str]:
+    """A directory flag only where it is not the default, so cards keep commands free of local paths."""
+    return [] if Path(directory).resolve() == Path(default).resolve() else [flag, str(directory)]
+
+
+def build(plan, data_dir: str, threads: int, directory: Path, status: str = "", run_dir: str = "runs") -> None:
+    for p in plan:
+        if not trained_as_planned(p, directory):
+            _write_status(status, step="train", name=p.name)
+            print(f"== training {p.name}", file=sys.stderr, flush=True)
+            where = _dir_flag("--out-dir", directory, PRETRAINED_DIR) + _dir_flag(
+                "--run-dir", Path(run_dir), Path("runs")
+            )
+            train.main([*p.train_args(data_dir, threads), *where])
+        for attacks, n in missing_evaluations(p, directory):
+            _write_status(status, step="evaluate", name=p.name, attacks=attacks, n=n)
+            print(f"== evaluating {p.name}: {attacks} on {n} images", file=sys.stderr, flush=True)
+            args = ["--checkpoints", p.name, "--attacks", attacks, "--n", str(n), "--aa-n", str(n)]
+            args += ["--aa-attacks", "apgd-ce,apgd-t", "--data-dir", data_dir, "--threads", str(threads)]
+            evaluate.main([*args, *_dir_flag("--dir", directory, PRETRAINED_DIR)])
+    _write_status(status, step="done")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        prog="python -m rcm_demo.build_zoo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--data-dir", default="", help="ImageFolder with train/ and test/ (the CIFAR-10 JPEG copy)")
+    ap.add_argument("--only", default="", help="comma-separated checkpoint names from the plan")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = every core)")
+    ap.add_argument("--dir", default=str(PRETRAINED_DIR), help="where checkpoints and cards go")
+    ap.add_argument("--run-dir", default="runs", help="resume states: <run-dir>/<name>/state.pt")
+    ap.add_argument("--status", default="", help="write a one-line JSON status of the current step here")
+    ap.add_argument("--list", action="store_true", help="print the plan and what is done, run nothing")
+    a = ap.parse_args(argv)
+    plan = LITE_PLAN
+    if a.only:
+        names = a.only.split(",")
+        unknown = set(names) - {p.name for p in LITE_PLAN}
+        if unknown:
+            ap.error(f"not in the plan: {sorted(unknown)}; --list shows it")
+        plan = tuple(p for p in LITE_PLAN if p.name in names)
+    if a.list:
+        for r in plan_status(plan, Path(a.dir)):
+            todo = "; ".join(f"{k} on {n}" for k, n in r["to_evaluate"]) or "nothing"
+            print(f"{r['name']:42s} trained: {'yes' if r['trained'] else 'no ':3s}  to evaluate: {todo}")
+        return
+    if not a.data_dir:
+        ap.error("--data-dir is needed to train and evaluate (the CIFAR-10 ImageFolder with train/ and test/)")
+    build(plan, a.data_dir, a.threads, Path(a.dir), a.status, a.run_dir)
+
+
+if __name__ == "__main__":
+    main()
