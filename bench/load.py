@@ -34,7 +34,7 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from rcm_demo.devserver import CHROMIUM, CHROMIUM_ARGS, cpu_seconds, peak_rss_mb, protocol_view, serve  # noqa: E402
+from devtools.server import CHROMIUM, CHROMIUM_ARGS, cpu_seconds, peak_rss_mb, protocol_view, serve  # noqa: E402
 
 MODES = {"process": "process", "thread": "thread", "direct": "off"}  # bench label -> RCM_WORKER
 

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from rcm_demo.devserver import CHROMIUM, CHROMIUM_ARGS, PAGES, serve, timed  # noqa: E402
+from devtools.server import CHROMIUM, CHROMIUM_ARGS, PAGES, serve, timed  # noqa: E402
 
 
 def view(browser, page, url, how):

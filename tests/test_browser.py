@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rcm_demo.devserver import CHROMIUM, CHROMIUM_ARGS, PAGES, serve, timed, wait_done
+from devtools.server import CHROMIUM, CHROMIUM_ARGS, PAGES, serve, timed, wait_done
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = Path(os.environ.get("RCM_SCREENSHOTS", ROOT / "artifacts" / "screenshots"))

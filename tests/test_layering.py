@@ -21,6 +21,37 @@ def test_library_never_imports_streamlit():
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 
+def streamlit_imports(source: str) -> list[int]:
+    """Line numbers of every import of Streamlit in ``source``, top level or inside a function."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        names = (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom) and not node.level
+            else []
+        )
+        if any(n == "streamlit" or n.startswith("streamlit.") for n in names):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_no_module_outside_ui_imports_streamlit_even_lazily():
+    found = {
+        str(p.relative_to(ROOT)): lines
+        for p in PKG.rglob("*.py")
+        if not _node(p).startswith("ui") and (lines := streamlit_imports(p.read_text()))
+    }
+    assert found == {}, f"Streamlit imported outside rcm_demo/ui/: {found}"
+
+
+def test_the_streamlit_import_finder_sees_local_imports():
+    src = "import os\ndef f():\n    from streamlit.proto.BackMsg_pb2 import BackMsg\n    import streamlit as st\n"
+    assert streamlit_imports(src) == [3, 4]
+    assert streamlit_imports("from .ui import frame\nimport streamlit_extras_not_ours\n") == []
+
+
 def _node(path: Path) -> str:
     """'zoo' for rcm_demo/zoo.py, 'ui.cache' for rcm_demo/ui/cache.py."""
     rel = path.relative_to(PKG).with_suffix("")

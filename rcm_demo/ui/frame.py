@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 import contextlib
 import functools
+import json
+import sys
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -42,8 +44,31 @@ def _pages(stamp: tuple) -> list[dict]:
     return out
 
 
+# The settings that decide how fast the server answers (.streamlit/config.toml sets them; docs/decisions.md
+# has the measurements).
+SPEED_SETTINGS = (
+    "server.fileWatcherType",
+    "server.runOnSave",
+    "runner.magicEnabled",
+    "runner.postScriptGC",
+    "server.maxUploadSize",
+)
+
+
+@functools.cache
+def report_settings() -> dict:
+    """Once per server process: the effective values of ``SPEED_SETTINGS``, read through Streamlit's own
+    config API, as one line in the server log (tests/test_server_config.py reads it back)."""
+    values = {k: st.get_option(k) for k in SPEED_SETTINGS}
+    print("rcm-demo server settings: " + json.dumps(values), file=sys.stderr, flush=True)
+    if values["server.fileWatcherType"] != "none":
+        print("rcm-demo: the file watcher is on; every page view pays for it (docs/decisions.md)", file=sys.stderr)
+    return values
+
+
 def page_header(title: str, intro: str, icon: str = "🔬"):
     st.set_page_config(page_title=f"{title} · rcm-demo", page_icon=icon, layout="wide")
+    report_settings()
     with st.sidebar:  # our own navigation: readable labels, "Home" instead of the file name "app"
         try:
             st.page_link("app.py", label="Home")

@@ -1,5 +1,6 @@
-"""A local Streamlit server and page-timing helpers for the browser test and the benchmarks (no
-Streamlit import here: the server is a subprocess; the helpers take a Playwright page).
+"""Development tooling, not part of the library: a local Streamlit server started exactly as the README
+starts the app, page-timing helpers for the browser test and the benchmarks (they take a Playwright
+page), and a client of Streamlit's websocket protocol.
 
     with serve(env={"RCM_WORKER": "off"}) as (url, proc):
         page.goto(url + "/Attack_lab"); wait_done(page)
@@ -17,6 +18,10 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The only flags serve() adds to the README's `streamlit run app.py`: where to listen. Everything that
+# changes how the server performs (watcher, magic, GC, upload limit) comes from .streamlit/config.toml, as
+# for a user; tests/test_layering.py holds serve() to this.
+PLACEMENT_FLAGS = ("--server.port", "--server.address")
 CHROMIUM = "/usr/bin/chromium"  # Debian's package: browser downloads are not available here
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -40,17 +45,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def server_command(script: str, port: int) -> list[str]:
+    """The README's command, ``streamlit run app.py``, on a loopback port: nothing else."""
+    return [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port), "--server.address", "127.0.0.1"]
+
+
 @contextlib.contextmanager
 def serve(script: str = "app.py", env: dict | None = None, log_path: Path | None = None, cpus: str | None = None):
-    """``streamlit run script`` on a free loopback port, headless, without a file watcher (an edit to
-    the tree during a run must not put up a "source changed" banner). Output goes to ``log_path`` (or
-    is discarded), never to an unread pipe, which would block the server once full. ``cpus``: pin the
-    server to these cores with ``taskset`` (e.g. "1"). Yields (url, process); killed after a grace
-    period on exit."""
+    """``streamlit run script`` as the README starts it (the project's .streamlit/config.toml decides
+    everything but the port) on a free loopback port. Output goes to ``log_path`` (or is discarded),
+    never to an unread pipe, which would block the server once full. ``cpus``: pin the server to these
+    cores with ``taskset`` (e.g. "1"). Yields (url, process); killed after a grace period on exit."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true"]
-    cmd += ["--server.port", str(port), "--server.address", "127.0.0.1"]
-    cmd += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    cmd = server_command(script, port)
     if cpus:
         cmd = ["taskset", "-c", cpus, *cmd]
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
