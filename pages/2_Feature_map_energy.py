@@ -46,6 +46,8 @@ st.caption(
 ui.chart(viz.energy_profile({n: r["energy"] for n, r in results.items()}, scale, labels), "profile")
 ui.chart(viz.spatial_maps({n: r["spatial"] for n, r in results.items()}, labels=labels), "spatial")
 st.caption("Darkest = no change. One colour scale for all panels, so the maps compare across models and layers.")
+with st.expander("What each stage is in these networks"):
+    st.markdown(ui.tap_notes_markdown(models))
 
 st.subheader("Budget × layer")
 if st.session_state.get("eps_layer_model") not in models:

@@ -17,100 +17,11 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import evaluate, train
-from .zoo import PRETRAINED_DIR, CheckpointError, ModelSpec, checkpoint_name, get_checkpoint
-
-# The lite tier's one recipe and budget (docs/training.md says why): N-FGSM at 8/255, 15 epochs, one-cycle.
-# Every key is a flag of rcm_demo.train.
-LITE_BUDGET = {"width": 16, "epochs": 15, "lr": 0.2, "schedule": "onecycle", "batch_size": 128, "at_method": "nfgsm"}
-# Evaluation: (attacks, images). AT checkpoints: clean, PGD-20 and CW-30 on all 10,000 test images, APGD-CE
-# + APGD-T on the first 1,000 of the same order; standard ones: clean on 10,000, PGD-20 on 1,000.
-EVAL_AT = (("clean,pgd20,cw30", 10_000), ("autoattack", 1_000))
-EVAL_STD = (("clean", 10_000), ("pgd20", 1_000))
-
-
-@dataclass(frozen=True)
-class Planned:
-    strides: str
-    scale: int
-    pool: str
-    recipe: str
-    seed: int = 0
-
-    @property
-    def spec(self) -> ModelSpec:
-        return ModelSpec(width=LITE_BUDGET["width"], strides=self.strides, scale=self.scale, pool=self.pool)
-
-    @property
-    def name(self) -> str:
-        return checkpoint_name(self.spec, self.recipe, self.seed)
-
-    def train_args(self, data_dir: str, threads: int) -> list[str]:
-        args = ["--recipe", self.recipe, "--strides", self.strides, "--scale", str(self.scale), "--pool", self.pool]
-        for k, v in LITE_BUDGET.items():
-            args += ["--" + k.replace("_", "-"), str(v)]
-        return [*args, "--seed", str(self.seed), "--data-dir", data_dir, "--threads", str(threads), "--resume"]
-
-    @property
-    def evaluations(self):
-        return EVAL_STD if self.recipe == "std" else EVAL_AT
-
-
-# In the order they are worth having: the lab's main pair first, its x2 twin, the max-pooling pair that
-# shows the claim's other half, the standard-training trio, then the seeds of the main pair.
-LITE_PLAN = (
-    Planned("1222", 1, "avg", "at"),
-    Planned("1122", 1, "avg", "at"),
-    Planned("1222", 2, "avg", "at"),
-    Planned("1222", 1, "max", "at"),
-    Planned("1122", 1, "max", "at"),
-    Planned("1222", 1, "avg", "std"),
-    Planned("1122", 1, "avg", "std"),
-    Planned("1222", 2, "avg", "std"),
-    Planned("1222", 1, "avg", "at", seed=1),
-    Planned("1122", 1, "avg", "at", seed=1),
-    Planned("1222", 1, "avg", "at", seed=2),
-    Planned("1122", 1, "avg", "at", seed=2),
-)
-
-
-def trained_as_planned(p: Planned, directory: Path) -> bool:
-    """The card exists and records exactly the planned training configuration."""
-    try:
-        card = get_checkpoint(p.name, directory).meta
-    except CheckpointError:
-        return False
-    want = train.parse_args(p.train_args("", 0)).card_config()
-    have = card.get("train", {}).get("config", {})
-    ignore = {"data_dir", "data_root", "download", "threads", "resume", "out_dir", "run_dir"}
-    return all(have.get(k) == v for k, v in want.items() if k not in ignore)
-
-
-def missing_evaluations(p: Planned, directory: Path) -> list[tuple[str, int]]:
-    metrics = get_checkpoint(p.name, directory).meta.get("metrics", {})
-    out = []
-    for attacks, n in p.evaluations:
-        todo = [k for k in attacks.split(",") if metrics.get(k, {}).get("n") != n]
-        if todo:
-            out.append((",".join(todo), n))
-    return out
-
-
-def plan_status(plan, directory: Path) -> list[dict]:
-    rows = []
-    for p in plan:
-        trained = trained_as_planned(p, directory)
-        rows.append(
-            {
-                "name": p.name,
-                "trained": trained,
-                "to_evaluate": missing_evaluations(p, directory) if trained else list(p.evaluations),
-            }
-        )
-    return rows
+from .zoo import PRETRAINED_DIR
+from .zoo_plan import LITE_PLAN, missing_evaluations, plan_status, trained_as_planned
 
 
 def _write_status(path: str, **fields) -> None:
@@ -138,6 +49,9 @@ def build(plan, data_dir: str, threads: int, directory: Path, status: str = "", 
             args = ["--checkpoints", p.name, "--attacks", attacks, "--n", str(n), "--aa-n", str(n)]
             args += ["--aa-attacks", "apgd-ce,apgd-t", "--data-dir", data_dir, "--threads", str(threads)]
             evaluate.main([*args, *_dir_flag("--dir", directory, PRETRAINED_DIR)])
+        state = Path(run_dir) / p.name / "state.pt"
+        if state.exists():  # the checkpoint and its card are complete: the resume point has done its job
+            state.unlink()
     _write_status(status, step="done")
 
 

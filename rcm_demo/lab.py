@@ -378,3 +378,10 @@ def zoo_pooling(models: dict, x, y, eps255=8.0, steps=10, seed=0) -> list[dict]:
     for name, model in models.items():
         out.append({"checkpoint": name, **probe.pooling_report(model, x, run(model, x, y, s))})
     return out
+
+
+def tap_notes(archs) -> dict[str, dict[str, str]]:
+    """What each tap point (stem, layer1..layer4) is in each of these architectures."""
+    from .models import ARCHS
+
+    return {a: dict(ARCHS[a].TAP_NOTES) for a in dict.fromkeys(archs)}

@@ -214,7 +214,15 @@ class ModelProcess:
 
 
 if __name__ == "__main__":
-    _serve(int(sys.argv[1]) if len(sys.argv) > 1 else process_threads())
+    import argparse
+
+    ap = argparse.ArgumentParser(
+        prog="python -m rcm_demo.modelproc",
+        description="The model worker's child process (started by the worker; it reads length-prefixed pickles "
+        "from its own parent on stdin and answers on stdout). Not for use by hand.",
+    )
+    ap.add_argument("threads", nargs="?", type=int, default=0, help="torch threads (0: every core but one)")
+    _serve(ap.parse_args().threads or process_threads())
 
 
 __all__ = ["ModelProcess", "process_threads", "source"]

@@ -37,7 +37,7 @@ from .zoo import PRETRAINED_DIR, RECIPES, TIERS, ModelSpec, checkpoint_name, sav
 class TrainConfig:
     arch: str = "resnet18"
     width: int = 16  # base channels (the paper uses 64)
-    strides: str = "1222"  # one digit per stage; "1122" enlarges the final map to 8x8
+    strides: str = ""  # the architecture's stride digits ("" = its reference default; ResNet18 "1122": 8x8 map)
     scale: int = 1  # input upsampling inside the model (2 gives 8x8)
     mode: str = "nearest"
     pool: str = "avg"  # "avg" or "max" global pooling
@@ -70,8 +70,8 @@ class TrainConfig:
     fp16_weights: bool = False  # store the safetensors in float16 (half the size; loaded as float32)
 
     def __post_init__(self):
-        # Fail on bad flags before any data is loaded.
-        self.spec  # noqa: B018 - ModelSpec validates every architecture knob
+        # Fail on bad flags before any data is loaded: ModelSpec validates every architecture knob.
+        self.strides = self.spec.strides  # "" resolves to the architecture's default, recorded on the card
         if self.recipe not in RECIPES:
             raise ValueError(f"recipe must be one of {list(RECIPES)}, got {self.recipe!r}")
         if self.tier not in TIERS:

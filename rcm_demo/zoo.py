@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -29,102 +29,17 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
-from .models import ARCHS, MODES, POOLS, fold_batchnorm
+from . import interop
+from .models import ARCHS, CIFAR10_MEAN, CIFAR10_STD, fold_batchnorm
+from .spec import KNOB_RULES, ModelSpec  # noqa: F401 - re-exported: the zoo's public API
 
 PRETRAINED_DIR = Path(os.environ.get("RCM_PRETRAINED_DIR", Path(__file__).resolve().parent.parent / "pretrained"))
 RECIPES = {"std": "standard", "at": "AT", "trades": "TRADES"}  # recipe -> short label
 TIERS = ("lite", "paper")  # lite: width 16, the CPU default; paper: width 64, the paper's size
-BASELINE = {"strides": "1222", "scale": 1}  # the 4x4 CIFAR ResNet18; every other setting enlarges the map
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint is unknown, missing, corrupt or does not match its card."""
-
-
-# One rule per knob, stated once: (test, what a legal value looks like).
-KNOB_RULES = {
-    "arch": (lambda v: v in ARCHS, lambda: f"one of {sorted(ARCHS)}"),
-    "width": (lambda v: isinstance(v, int) and 1 <= v <= 512, lambda: "an integer in 1..512"),
-    "strides": (
-        lambda v: isinstance(v, str) and re.fullmatch("[12]{4}", v) is not None,
-        lambda: "four digits 1 or 2, one per stage (e.g. '1222', '1122')",
-    ),
-    "scale": (lambda v: v in (1, 2, 3, 4), lambda: "1, 2, 3 or 4"),
-    "mode": (lambda v: v in MODES, lambda: f"one of {MODES}"),
-    "pool": (lambda v: v in POOLS, lambda: f"one of {POOLS}"),
-}
-_NAME_RE = re.compile(
-    r"^(?P<arch>[a-z0-9]+?)w(?P<width>\d+)_s(?P<strides>[^_]+)_x(?P<scale>\d+)(?P<mode>[a-z]*)"
-    r"_(?P<pool>[a-z]+)$"
-)
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """The architecture knobs. Build every model from one of these, by keyword."""
-
-    arch: str = "resnet18"
-    width: int = 16  # base channels (the paper: 64)
-    strides: str = "1222"  # one digit per stage; "1122" gives an 8x8 final map
-    scale: int = 1  # input upsampling inside the model; 2 gives an 8x8 final map
-    mode: str = "nearest"  # upsampling interpolation
-    pool: str = "avg"  # global pooling before the linear head
-
-    def __post_init__(self):
-        for knob, (ok, legal) in KNOB_RULES.items():
-            if not ok(getattr(self, knob)):
-                raise ValueError(f"{knob} must be {legal()}, got {getattr(self, knob)!r}")
-
-    @property
-    def name(self) -> str:
-        mode = "" if self.scale == 1 or self.mode == "nearest" else self.mode
-        return f"{self.arch}w{self.width}_s{self.strides}_x{self.scale}{mode}_{self.pool}"
-
-    @classmethod
-    def from_name(cls, name: str) -> ModelSpec:
-        """Inverse of ``name``; raises ValueError with the rule that a bad name breaks."""
-        m = _NAME_RE.match(name)
-        if not m:
-            raise ValueError(f"{name!r} is not a model name like 'resnet18w16_s1222_x1_avg'")
-        d = m.groupdict()
-        spec = cls(
-            arch=d["arch"],
-            width=int(d["width"]),
-            strides=d["strides"],
-            scale=int(d["scale"]),
-            mode=d["mode"] or "nearest",
-            pool=d["pool"],
-        )
-        if spec.name != name:
-            raise ValueError(f"{name!r} is not in canonical form; it would be {spec.name!r}")
-        return spec
-
-    @property
-    def is_baseline(self) -> bool:
-        return self.strides == BASELINE["strides"] and self.scale == BASELINE["scale"]
-
-    @property
-    def change(self) -> str:
-        """How this spec enlarges the final map relative to the 4x4 baseline, in words."""
-        parts = []
-        if self.strides != BASELINE["strides"]:
-            parts.append(f"strides {self.strides}")
-        if self.scale != 1:
-            parts.append(f"upsample ×{self.scale}" + ("" if self.mode == "nearest" else f" {self.mode}"))
-        return " + ".join(parts) or "baseline"
-
-    def build(self) -> nn.Module:
-        """A random-init model."""
-        return ARCHS[self.arch](
-            width=self.width, strides=self.strides, scale=self.scale, mode=self.mode, pool=self.pool
-        )
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ModelSpec:
-        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
 
 
 _SEED_RE = re.compile(r"\.seed([1-9]\d*)$")
@@ -363,6 +278,9 @@ def load_model(
         model.load_state_dict(state, strict=True)
     except RuntimeError as e:
         raise CheckpointError(f"checkpoint {name!r}: weights do not fit the card's spec: {e}") from None
+    norm = ck.meta.get("normalize")
+    if norm:  # the constants the checkpoint was trained with (an imported model keeps the reference's)
+        model.normalize.set_constants(norm["mean"], norm["std"])
     model.eval()
     if fold_bn:
         fold_batchnorm(model)
@@ -390,6 +308,7 @@ def save_checkpoint(
     tier: str = "lite",
     dtype: torch.dtype = torch.float32,
     seed: int = 0,
+    normalize: dict | None = None,
 ) -> Checkpoint:
     """Write ``<name>.safetensors`` and its card (written only by the train/evaluate CLIs).
     ``dtype=torch.float16`` halves the file (the paper tier); loading always gives float32."""
@@ -420,6 +339,8 @@ def save_checkpoint(
         "params": count_params(probe_model),
         "macs": count_macs(probe_model),
         "pre_pool_hw": list(pre_pool_hw(probe_model)),
+        # The input standardisation the weights were trained with; load_model applies it.
+        "normalize": normalize or {"mean": list(CIFAR10_MEAN), "std": list(CIFAR10_STD)},
         "metrics": {},
         "train": train_info,
         "sha256": sha256_file(weights),
@@ -432,3 +353,100 @@ def write_card(path: Path, meta: dict) -> None:
     tmp = Path(path).with_suffix(".json.tmp")
     tmp.write_text(json.dumps(meta, indent=2, sort_keys=False) + "\n")
     tmp.replace(path)
+
+
+# ----------------------------------------------------------------------------- import / export CLI
+def import_reference(
+    src, arch, strides, scale, pool, recipe, out_dir=None, width=0, mode="nearest", tier="", seed=0,
+    mean=interop.REFERENCE_MEAN, std=interop.REFERENCE_STD, command="", force=False,
+) -> Checkpoint:  # fmt: skip
+    """A reference-code state dict -> safetensors + card in ``out_dir``. Refused (``interop.ImportRefused``,
+    nothing written) when the file would run code, or any key or shape does not fit the spec."""
+    ref = interop.read_state_dict(src)
+    if arch not in ARCHS:
+        raise interop.ImportRefused(f"--arch must be one of {sorted(ARCHS)}, got {arch!r}")
+    spec = ModelSpec(
+        arch=arch, width=width or interop.infer_width(ARCHS[arch], ref), strides=strides, scale=scale,
+        mode=mode, pool=pool,
+    )  # fmt: skip
+    name = checkpoint_name(spec, recipe, seed)
+    if (Path(out_dir or PRETRAINED_DIR) / f"{name}.json").exists() and not force:
+        raise interop.ImportRefused(
+            f"{name} exists already in {Path(out_dir or PRETRAINED_DIR).name}/; --force replaces it"
+        )
+    model = spec.build().eval()
+    model.load_state_dict(interop.from_reference(model, ref, Path(src).name), strict=True)
+    provenance = {
+        "code": "the paper's reference code, github.com/MTandHJ/rcm (torch.save(model.state_dict()))",
+        "file": Path(src).name,
+        "sha256": sha256_file(Path(src)),
+        "normalize": {"mean": list(mean), "std": list(std)},
+    }
+    info = {"command": command, "imported": provenance, "seed": seed, "epochs": None, "config": {}}
+    return save_checkpoint(
+        model, spec, recipe, info, out_dir, tier=tier or ("paper" if spec.width == 64 else "lite"), seed=seed,
+        normalize=provenance["normalize"],
+    )  # fmt: skip
+
+
+def export_reference(name: str, out, directory=None) -> Path:
+    """A checkpoint as the reference code's state dict (a plain ``torch.save`` of tensors)."""
+    model = load_model(name, device="cpu", channels_last=False, directory=directory, fold_bn=False)
+    torch.save(interop.to_reference(model), out)
+    return Path(out)
+
+
+def main(argv=None) -> None:
+    import argparse
+    import shlex
+    import sys
+
+    argv = sys.argv[1:] if argv is None else argv
+    ap = argparse.ArgumentParser(
+        prog="python -m rcm_demo.zoo",
+        description="Bring checkpoints of the paper's reference code (MTandHJ/rcm) into the zoo, and back.",
+    )
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    imp = sub.add_parser("import", help="a reference state dict (paras.pt) -> safetensors + card")
+    imp.add_argument("src", help="the state dict saved by the reference code")
+    imp.add_argument("--arch", required=True, help=f"one of {sorted(ARCHS)}")
+    imp.add_argument("--strides", required=True, help="the reference's stride digits (e.g. 1122, 11222)")
+    imp.add_argument("--scale", type=int, default=1, help="the reference's --scale-factor (input upsampling)")
+    imp.add_argument("--pool", default="avg", help="avg (the reference) or max")
+    imp.add_argument("--recipe", required=True, help=f"how it was trained: one of {list(RECIPES)}")
+    imp.add_argument("--out-dir", default=str(PRETRAINED_DIR), help="where the checkpoint goes (pretrained/)")
+    imp.add_argument("--width", type=int, default=0, help="0: read from the first convolution's shape")
+    imp.add_argument("--mode", default="nearest", help="upsampling interpolation")
+    imp.add_argument("--tier", default="", help="lite or paper (default: paper at width 64, else lite)")
+    imp.add_argument("--seed", type=int, default=0)
+    imp.add_argument("--mean", type=float, nargs=3, default=interop.REFERENCE_MEAN, help="normalisation it used")
+    imp.add_argument("--std", type=float, nargs=3, default=interop.REFERENCE_STD)
+    imp.add_argument("--force", action="store_true", help="replace a checkpoint of the same name")
+    exp = sub.add_parser("export", help="a checkpoint -> the reference code's state dict")
+    exp.add_argument("name", help="checkpoint name (python -m rcm_demo.evaluate --table lists them)")
+    exp.add_argument("out", help="file to write (e.g. paras.pt)")
+    exp.add_argument("--format", choices=["reference"], required=True)
+    exp.add_argument("--dir", default=str(PRETRAINED_DIR), help="checkpoint directory")
+    a = ap.parse_args(argv)
+    try:
+        if a.cmd == "import":
+            if a.recipe not in RECIPES:
+                raise interop.ImportRefused(f"--recipe must be one of {list(RECIPES)}, got {a.recipe!r}")
+            ck = import_reference(
+                a.src, a.arch, a.strides, a.scale, a.pool, a.recipe, Path(a.out_dir), a.width, a.mode, a.tier,
+                a.seed, tuple(a.mean), tuple(a.std), force=a.force,
+                command="python -m rcm_demo.zoo " + " ".join(  # paths by their names only: cards hold no local path
+                    shlex.quote(Path(x).name if x in (a.src, a.out_dir) else x) for x in argv
+                ),
+            )  # fmt: skip
+            print(f"imported {ck.name} ({ck.label}); measure it: python -m rcm_demo.evaluate --checkpoints {ck.name}")
+        else:
+            out = export_reference(a.name, a.out, Path(a.dir))
+            print(f"wrote {out}: load it with the reference network's load_state_dict(..., strict=True)")
+    except (interop.ImportRefused, CheckpointError, ValueError) as e:
+        print(f"python -m rcm_demo.zoo {a.cmd}: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import math
+
 from .metrics import unpack_bits
-from .zoo import comparisons, get_checkpoint
+from .zoo import comparisons, get_checkpoint, training_budget
 
 CARD_METRICS = {"clean": "clean", "pgd20": "PGD-20", "cw30": "CW-30", "autoattack": "AutoAttack"}
 Z95 = 1.96
@@ -46,11 +48,11 @@ def zoo_rows(names, compact: bool = False) -> list[dict]:
     return [{k: r[k] for k in COMPACT} for r in rows] if compact else rows
 
 
-def paired_difference(a: str, b: str, metric: str) -> dict | None:
+def paired_difference(a: str, b: str, metric: str, directory=None) -> dict | None:
     """Accuracy of ``a`` minus ``b`` on the same images (from the cards' correctness bits), with the
     standard error of the paired difference and a 95% interval. None when either card lacks the metric
     or the two were measured on different images."""
-    ma, mb = (get_checkpoint(n).meta.get("metrics", {}).get(metric) for n in (a, b))
+    ma, mb = (get_checkpoint(n, directory).meta.get("metrics", {}).get(metric) for n in (a, b))
     if (
         not ma
         or not mb
@@ -73,16 +75,18 @@ def paired_difference(a: str, b: str, metric: str) -> dict | None:
         "se": se,
         "lo": diff - Z95 * se,
         "hi": diff + Z95 * se,
+        "per_image": d,
     }
 
 
-def comparison_rows(metrics=tuple(CARD_METRICS)) -> list[dict]:
-    """Enlarged minus baseline, paired per image, for every pair the zoo holds (from ``zoo.comparisons``)."""
+def comparison_rows(metrics=tuple(CARD_METRICS), directory=None) -> list[dict]:
+    """Enlarged minus baseline, paired per image, for every pair the zoo holds (from ``zoo.comparisons``),
+    one row per seed, then one ``seed_mean`` row per pair measured with two or more seeds."""
     rows = []
-    for a, b in comparisons():
-        ca, cb = get_checkpoint(a), get_checkpoint(b)
+    for a, b in comparisons(directory=directory):
+        ca, cb = get_checkpoint(a, directory), get_checkpoint(b, directory)
         for m in metrics:
-            r = paired_difference(a, b, m)
+            r = paired_difference(a, b, m, directory)
             if r:
                 rows.append(
                     {
@@ -92,25 +96,155 @@ def comparison_rows(metrics=tuple(CARD_METRICS)) -> list[dict]:
                         "pool": ca.spec.pool,
                         "recipe": ca.recipe,
                         "tier": ca.tier,
+                        "seed": ca.seed,
+                        "budget": budget_text(ca.meta),
+                        "pair": (ca.spec.name, cb.spec.name, ca.recipe, ca.tier, training_budget(ca)),
                         "metric_label": CARD_METRICS[m],
                         "mac_ratio": ca.meta["macs"] / cb.meta["macs"],
                     }
                 )
+    rows += seed_means(rows)
+    for r in rows:
+        r.pop("per_image", None)  # per-image tensors only feed the seed means; rows stay light to cache
     return rows
 
 
-def comparisons_markdown(metrics=("clean", "pgd20", "autoattack")) -> str:
+# Two-sided 95% quantiles of Student's t by degrees of freedom (seeds - 1).
+T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+
+
+def seed_means(rows: list[dict]) -> list[dict]:
+    """For each pair and metric measured with k >= 2 seeds (same images): the mean of the seeds' paired
+    differences with a 95% interval that holds both sources of variation, added in quadrature: the spread
+    between seeds (Student's t over the k seed differences) and the sampling of test images (the paired
+    per-image differences averaged over the seeds)."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        if "per_image" in r and not r.get("seed_mean"):
+            groups.setdefault((r["pair"], r["metric"]), []).append(r)
+    out = []
+    for group in groups.values():
+        if len({r["seed"] for r in group}) < 2 or len({r["n"] for r in group}) != 1:
+            continue
+        k, n = len(group), group[0]["n"]
+        diffs = [r["diff"] for r in group]
+        mean = sum(diffs) / k
+        sd_seed = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (k - 1))
+        per_image = sum(r["per_image"] for r in group) / k
+        se_img = (per_image.std(unbiased=True) / n**0.5).item() if n > 1 else 0.0
+        half = math.hypot(T95.get(k - 1, Z95) * sd_seed / math.sqrt(k), Z95 * se_img)
+        first = min(group, key=lambda r: r["seed"])
+        label = first["enlarged"].replace(f" · seed {first['seed']}", "") if first["seed"] else first["enlarged"]
+        out.append(
+            {
+                **{key: first[key] for key in ("metric", "n", "pool", "recipe", "tier", "budget", "pair")},
+                **{key: first[key] for key in ("metric_label", "mac_ratio")},
+                "a": first["a"],
+                "b": first["b"],
+                "enlarged": f"{label} · mean of {k} seeds",
+                "baseline": first["baseline"],
+                "seed_mean": True,
+                "seeds": sorted(r["seed"] for r in group),
+                "per_seed": diffs,
+                "diff": mean,
+                "se": half / Z95,
+                "lo": mean - half,
+                "hi": mean + half,
+                "sd_seed": sd_seed,
+                "se_image": se_img,
+            }
+        )
+    return out
+
+
+def verdict(lo: float, hi: float) -> str:
+    """What a 95% interval of an enlarged-minus-baseline difference says."""
+    if lo == hi == 0:
+        return "identical on every image"
+    if lo > 0:
+        return "gain (interval above 0)"
+    if hi < 0:
+        return "loss (interval below 0)"
+    return "not resolved (interval contains 0)"
+
+
+def budget_text(meta: dict) -> str:
+    """The training budget a card records, in words: 'width 16, N-FGSM AT at 8/255, 15 epochs'."""
+    train = meta.get("train", {})
+    cfg = train.get("config", {})
+    epochs = cfg.get("epochs", train.get("epochs", "?"))
+    if meta["recipe"] == "std":
+        how = "standard training"
+    else:
+        method = cfg.get("at_method", "pgd")
+        name = {"nfgsm": "N-FGSM", "fgsm-rs": "FGSM-RS"}.get(method, f"PGD-{cfg.get('at_steps', '?')}")
+        eps = cfg.get("eps")
+        how = ("TRADES" if meta["recipe"] == "trades" else f"{name} AT") + (f" at {eps * 255:g}/255" if eps else "")
+    return f"width {meta['spec']['width']}, {how}, {epochs} epoch{'s' if epochs != 1 else ''}"
+
+
+def main_pair(rows: list[dict]) -> list[dict]:
+    """The rows of the comparison the lab is about: AT, average pooling, strides 1122 against 1222, of
+    the first tier present (every seed, and the seed mean when there is one)."""
+
+    def is_main(r):
+        return r["recipe"] == "at" and r["pool"] == "avg" and "_s1122_x1_" in r["pair"][0]
+
+    main = [r for r in rows if is_main(r)]
+    tiers = [r["tier"] for r in main]
+    return [r for r in main if tiers and r["tier"] == tiers[0]]
+
+
+def _span(r) -> str:
+    return f"{100 * r['diff']:+.1f} points [{100 * r['lo']:+.1f}, {100 * r['hi']:+.1f}]"
+
+
+def finding(rows: list[dict]) -> str:
+    """One paragraph on the main pair, generated from the cards' paired differences: what each metric
+    shows, per seed and across seeds, and what that says about the claim at this size."""
+    main = main_pair(rows)
+    if not main:
+        return "The zoo holds no evaluated 8×8 / 4×4 pair of AT average-pooling models, so it shows no finding yet."
+    first = main[0]
+    best = [r for r in main if r.get("seed_mean")] or [r for r in main if r["seed"] == first["seed"]]
+    parts = [f"{r['metric_label']} {_span(r)}, {verdict(r['lo'], r['hi']).split(' (')[0]}" for r in best]
+    across = f" (mean of seeds {', '.join(map(str, best[0]['seeds']))})" if best[0].get("seed_mean") else ""
+    seeds = sorted({r["seed"] for r in main if not r.get("seed_mean")})
+    text = (
+        f"In the {first['tier']} zoo ({first['budget']}), the 8×8 strides-1122 model minus its 4×4 baseline"
+        f"{across}, paired on {first['n']:,} test images: " + "; ".join(parts) + "."
+    )
+    robust = [r for r in best if r["metric"] != "clean"]
+    if any(r["lo"] > 0 for r in robust):
+        text += " The enlarged map buys measurable robustness here."
+    elif any(r["hi"] < 0 for r in robust):
+        text += " Here the enlarged map costs robustness."
+    elif robust:
+        text += " Its robust differences are not resolved at this size: the intervals contain 0."
+    if len(seeds) < 2:
+        text += " One seed only: the interval covers the sampling of test images, not seed-to-seed variation."
+    return text
+
+
+def comparisons_markdown(metrics=("clean", "pgd20", "cw30", "autoattack"), directory=None) -> str:
+    """Paired differences per pair (each seed, then the mean over seeds), in points with 95% intervals."""
+    rows = comparison_rows(metrics, directory)
     lines = [
-        "| enlarged | baseline | MACs | " + " | ".join(f"Δ {CARD_METRICS[m]} (points, 95% CI)" for m in metrics) + " |",
-        "|---|---|---|" + "---|" * len(metrics),
+        "| enlarged | baseline | budget | MACs | " + " | ".join(f"Δ {CARD_METRICS[m]}" for m in metrics) + " |",
+        "|---|---|---|---|" + "---|" * len(metrics),
     ]
-    for a, b in comparisons():
-        cells = []
-        for m in metrics:
-            r = paired_difference(a, b, m)
-            cells.append(
-                f"{100 * r['diff']:+.1f} [{100 * r['lo']:+.1f}, {100 * r['hi']:+.1f}] (n={r['n']})" if r else "–"
-            )
-        ratio = get_checkpoint(a).meta["macs"] / get_checkpoint(b).meta["macs"]
-        lines.append(f"| {a} | {b} | ×{ratio:.1f} | " + " | ".join(cells) + " |")
+    keyed = {(r["enlarged"], r["metric"]): r for r in rows}
+    for label in dict.fromkeys(r["enlarged"] for r in rows):
+        first = next(r for r in rows if r["enlarged"] == label)
+        cells = [
+            f"{100 * r['diff']:+.1f} [{100 * r['lo']:+.1f}, {100 * r['hi']:+.1f}] (n={r['n']})"
+            if (r := keyed.get((label, m)))
+            else "–"
+            for m in metrics
+        ]
+        lines.append(
+            f"| {label} | {first['baseline']} | {first['budget']} | ×{first['mac_ratio']:.1f} | "
+            + " | ".join(cells)
+            + " |"
+        )
     return "\n".join(lines)

@@ -174,3 +174,29 @@ def test_attack_lab_results_come_from_one_clean_and_one_adversarial_pass(tiny_mo
             assert len(calls) == s.steps + 2, calls
     finally:
         handle.remove()
+
+
+def test_probes_and_pooling_work_for_all_four_networks():
+    """The Attack lab's attack + probes, the energy profile and the pooling lab on every registered
+    architecture, each at its baseline and its enlarged twin (VGG's 1x1 map: avg and max coincide)."""
+    from rcm_demo.models import ARCHS
+
+    torch.manual_seed(0)
+    twins = {"resnet18": "1122", "preactresnet18": "1122", "vgg16_bn": "11222", "alexnet": "1122"}
+    models = {}
+    for arch in ARCHS:
+        for strides in (ARCHS[arch].BASELINE, twins[arch]):
+            models[f"{arch}_{strides}"] = ModelSpec(arch=arch, width=4, strides=strides).build().eval()
+    x, y = torch.rand(2, 3, 32, 32), torch.randint(0, 10, (2,))
+    names = list(models)
+    for i in range(0, len(names), 4):  # at most four side by side, as in the lab
+        part = {n: models[n] for n in names[i : i + 4]}
+        res = lab.attack_models(part, x[:1], y[:1], lab.AttackSettings(eps_input=8, steps=2))
+        for name, r in res.items():
+            assert set(r["energy"]) >= {"stem", "layer1", "layer4", "pool"}, name
+            assert r["pooling"]["H"] >= 1
+    rows = lab.zoo_pooling(models, x, y, steps=2)
+    vgg = next(r for r in rows if r["checkpoint"] == "vgg16_bn_22222")
+    assert (vgg["H"], vgg["W"]) == (1, 1) and abs(vgg["ratio_avg"] - vgg["ratio_max"]) < 1e-6
+    notes = lab.tap_notes(["vgg16_bn", "alexnet"])
+    assert "max-pool" in notes["vgg16_bn"]["stem"] and "5×5" in notes["alexnet"]["stem"]

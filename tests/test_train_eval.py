@@ -273,18 +273,18 @@ def test_monitor_flags_a_collapsed_run(tiny_folder, tmp_path, monkeypatch, capsy
 
 
 def test_seed_names_and_build_zoo_plan(tiny_folder, tmp_path, monkeypatch):
-    from rcm_demo import build_zoo
+    from rcm_demo import build_zoo, zoo_plan
 
     budget = {"width": 4, "epochs": 1, "batch_size": 16, "heldout_n": 20, "max_train_images": 48}
-    monkeypatch.setattr(build_zoo, "LITE_BUDGET", {**build_zoo.LITE_BUDGET, **budget})
-    monkeypatch.setattr(build_zoo, "EVAL_AT", (("clean,pgd20", 20), ("autoattack", 4)))
-    monkeypatch.setattr(build_zoo, "EVAL_STD", (("clean", 20),))
-    plan = (build_zoo.Planned("1222", 1, "avg", "std"), build_zoo.Planned("1222", 1, "avg", "at", seed=1))
+    monkeypatch.setattr(zoo_plan, "LITE_BUDGET", {**zoo_plan.LITE_BUDGET, **budget})
+    monkeypatch.setattr(zoo_plan, "EVAL_AT", (("clean,pgd20", 20), ("autoattack", 4)))
+    monkeypatch.setattr(zoo_plan, "EVAL_STD", (("clean", 20),))
+    plan = (zoo_plan.Planned("1222", 1, "avg", "std"), zoo_plan.Planned("1222", 1, "avg", "at", seed=1))
     assert plan[1].name == "resnet18w4_s1222_x1_avg.at.seed1"
     pt = tmp_path / "pt"
     build_zoo.build(plan, str(tiny_folder), 1, pt, str(tmp_path / "status.json"), str(tmp_path / "runs"))
     assert json.loads((tmp_path / "status.json").read_text())["step"] == "done"
-    rows = build_zoo.plan_status(plan, pt)
+    rows = zoo_plan.plan_status(plan, pt)
     assert all(r["trained"] and not r["to_evaluate"] for r in rows)
     ck = zoo.get_checkpoint("resnet18w4_s1222_x1_avg.at.seed1", pt)
     assert ck.seed == 1 and "seed 1" in ck.label and ck.meta["metrics"]["autoattack"]["n"] == 4
@@ -295,3 +295,4 @@ def test_seed_names_and_build_zoo_plan(tiny_folder, tmp_path, monkeypatch):
     monkeypatch.setattr(build_zoo.evaluate, "main", lambda argv: calls.append(argv))
     build_zoo.build(plan, str(tiny_folder), 1, pt)
     assert calls == []  # everything on the cards already: nothing is trained or measured again
+    assert not (tmp_path / "runs" / plan[1].name / "state.pt").exists()  # resume point removed when done

@@ -91,6 +91,14 @@ def labels(names) -> dict[str, str]:
     return {n: label(n) for n in names}
 
 
+def tap_notes_markdown(names) -> str:
+    """What stem, layer1..layer4 are in each selected checkpoint's architecture (from the registry)."""
+    notes = lab.tap_notes(get_checkpoint(n).spec.arch for n in names)
+    return "\n\n".join(
+        f"**{arch}**: " + "; ".join(f"`{tap}` {text}" for tap, text in taps.items()) for arch, taps in notes.items()
+    )
+
+
 @st.cache_resource(show_spinner="Loading model…", max_entries=32)
 def _load(name: str, dev: str, stamp: tuple):
     return load_model(name, device=dev)
