@@ -46,8 +46,8 @@ if names:
     if rows:
         ui.chart(viz.paired_differences(rows), "paired")
         st.caption(
-            "Enlarged map minus its 4×4 baseline, paired on the same test images, 95% intervals (from the "
-            "cards). See the README's findings for what this zoo does and does not show."
+            "Enlarged map minus its baseline, paired on the same test images, 95% intervals (from the cards; a "
+            "pair measured with several seeds also shows the mean over seeds). " + zoo_table.finding(rows)
         )
 else:
     st.warning("pretrained/ holds no checkpoints: see the README to train some.")

@@ -1,6 +1,6 @@
 """Page-view benchmark (run by hand): the time to open each page's default view in a tab of headless
 Chromium against `streamlit run app.py`, until the page is drawn and its script has finished
-(`rcm_demo.devserver.wait_done`), median of repeats, with a one-title Streamlit page
+(`devtools.server.wait_done`), median of repeats, with a one-title Streamlit page
 (`bench/reference_app.py`) timed the same way in the same run as the reference.
 
     python bench/page_views.py                  # 5 rounds, open tab (same tab navigates between pages)

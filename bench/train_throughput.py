@@ -4,8 +4,11 @@ same model, same batch, measured in the same run. Goal: shipped >= 1.8x the plai
     python bench/train_throughput.py [--recipe std|at] [--strides 1222] [--scale 1] [--batch 128] [--steps 15]
 
 Shipped: rcm_demo.train.train_step with precision "auto" (bf16 autocast on CUDA and on CPUs with AMX,
-with channels_last on such CPUs; plain fp32 on other CPUs, where the ratio is 1 by construction).
-Plain: fp32, default memory format, the same SGD optimiser and (for "at") the same PGD in fp32.
+and channels_last on such CPUs and on CPUs with AVX-512, as train.py does; plain fp32 in the default layout
+elsewhere, where the ratio is 1 by construction).
+Plain: fp32, default memory format, the same SGD optimiser and (for "at") the same attack in fp32.
+
+    python bench/train_throughput.py --recipe at --strides 1122     # the lite tier's N-FGSM step
 """
 
 import argparse
@@ -17,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from rcm_demo.attacks import cpu_fast_bf16  # noqa: E402
+from rcm_demo.attacks import cpu_fast_bf16, cpu_nhwc  # noqa: E402
 from rcm_demo.train import TrainConfig, train_step  # noqa: E402
 
 
@@ -49,12 +52,13 @@ def main():
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--steps", type=int, default=15)
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--at-method", default="nfgsm", choices=["nfgsm", "fgsm-rs", "pgd"], help="pgd: PGD-3")
     a = p.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    common = dict(width=a.width, strides=a.strides, scale=a.scale, recipe=a.recipe, at_steps=3, at_alpha=4 / 255)
-    shipped_cl = device.type == "cpu" and cpu_fast_bf16()  # the layout train.py uses on this machine
+    common = dict(width=a.width, strides=a.strides, scale=a.scale, recipe=a.recipe, at_method=a.at_method, at_steps=3)
+    shipped_cl = device.type == "cpu" and (cpu_nhwc() or cpu_fast_bf16())  # the layout train.py uses here
     shipped = throughput(TrainConfig(**common, precision="auto"), shipped_cl, a.steps, a.batch, device)
     plain = throughput(TrainConfig(**common, precision="fp32"), False, a.steps, a.batch, device)
     print(

@@ -47,7 +47,17 @@ def free_port() -> int:
 
 def server_command(script: str, port: int) -> list[str]:
     """The README's command, ``streamlit run app.py``, on a loopback port: nothing else."""
-    return [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port), "--server.address", "127.0.0.1"]
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        script,
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+    ]
 
 
 @contextlib.contextmanager

@@ -23,12 +23,14 @@ st.subheader("Comparison (from the cards)")
 st.dataframe(zoo_table.zoo_rows(names), hide_index=True, width="stretch")
 rows = ui.comparison_rows()
 if rows:
-    st.subheader("Enlarged map minus its 4×4 baseline")
+    st.subheader("Enlarged map minus its baseline")
     ui.chart(viz.paired_differences(rows), "paired")
     st.caption(
         "Paired on the same test images (from the cards' per-image correctness bits); bars are 95% "
-        "intervals. An interval that crosses 0 does not show a difference either way."
+        "intervals. An interval that crosses 0 does not show a difference either way. A pair trained with "
+        "several seeds also shows the mean over seeds, with an interval holding the seed-to-seed spread."
     )
+    st.markdown(zoo_table.finding(rows))
 
 name = ui.checkpoint_ui("zoo_card", "Card")
 ui.write_url(STATE)

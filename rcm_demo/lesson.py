@@ -17,6 +17,7 @@ from plotly.offline import get_plotlyjs
 
 from .lab import AttackSettings
 from .probe import SYNTHETIC_KINDS as SYNTHETIC  # noqa: F401  (the perturbation kinds of step 3)
+from .zoo_table import finding
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,7 @@ STEPS = (
         "model can be compared with its 4×4 baseline on exactly the same images. Points are the differences, "
         "bars their 95% intervals.",
         "Read the intervals, not the points: where an interval contains 0 the zoo does not show a difference. "
-        "The bundled lite zoo (width 16, 3 epochs) shows a clean-accuracy gain; its robust differences are too "
-        "small to resolve — the paper's claim is about paper-size training.",
+        "{finding}",  # filled in from the cards by notice() (zoo_table.finding)
         "pages/5_Model_zoo.py",
         "Model zoo",
     ),
@@ -103,6 +103,13 @@ def attack_settings(eps255: float) -> AttackSettings:
     return AttackSettings(attack="PGD-L∞", eps_input=float(eps255), steps=10)
 
 
+def notice(i: int, rows: list[dict]) -> str:
+    """Step ``i``'s "what to notice"; a finding in it is generated from the cards' paired differences
+    (``rows``: ``zoo_table.comparison_rows()``), never written by hand."""
+    text = STEPS[i].notice
+    return text.replace("{finding}", finding(rows)) if "{finding}" in text else text
+
+
 def step_index(step: int) -> int:
     """1-based step number (as in the link) -> index into ``STEPS``; ValueError outside 1..len(STEPS)."""
     if not 1 <= int(step) <= len(STEPS):
@@ -110,7 +117,7 @@ def step_index(step: int) -> int:
     return int(step) - 1
 
 
-def export_html(figures: dict[int, list[go.Figure]], notes: dict[int, str] | None = None) -> str:
+def export_html(figures: dict[int, list[go.Figure]], notes: dict[int, str] | None = None, rows=()) -> str:
     """The whole lesson as one self-contained HTML page: every step's text, its figures (interactive,
     plotly.js inlined once, so it works offline) and an optional note per step (e.g. what was computed)."""
     parts = [
@@ -127,7 +134,7 @@ def export_html(figures: dict[int, list[go.Figure]], notes: dict[int, str] | Non
         parts.append(f"<h2>{i + 1}. {html.escape(step.title)}</h2><p>{html.escape(step.text)}</p>")
         for fig in figures.get(i, []):
             parts.append(pio.to_html(fig, full_html=False, include_plotlyjs=False))
-        parts.append(f"<p class='notice'><b>What to notice:</b> {html.escape(step.notice)}</p>")
+        parts.append(f"<p class='notice'><b>What to notice:</b> {html.escape(notice(i, list(rows)))}</p>")
         if notes and notes.get(i):
             parts.append(f"<p class='note'>{html.escape(notes[i])}</p>")
     parts.append("</body></html>")

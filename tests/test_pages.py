@@ -318,7 +318,10 @@ def test_concurrent_app_sessions_match_alone():
     alone = [_attack_page_summary(q) for q in queries]
     import streamlit as st
 
+    from rcm_demo.ui import cache as ui_cache
+
     st.cache_data.clear()  # make the concurrent sessions compute, not replay the cache
+    ui_cache._attack_results.clear()
     w = worker.get_worker("cpu")
     before = len(w.batches)
     with ThreadPoolExecutor(max_workers=len(queries)) as pool:

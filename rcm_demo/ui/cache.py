@@ -147,21 +147,35 @@ def stamps(names) -> tuple:
 # ----------------------------------------------------------------------------- URL state
 
 
-@st.cache_data(show_spinner=False)
+# The bundled sample is shared, read-only (cache_resource): st.cache_data unpickled its 1.5 MB of tensors on
+# every call, several times per script run (py-spy under load: ~35 ms per Attack lab or Energy view).
+@st.cache_resource(show_spinner=False)
 def sample():
     s = load_sample()
     return s.x, s.y
 
 
-@st.cache_data(show_spinner=False)
-def sample_classes() -> list[str]:
+@st.cache_resource(show_spinner=False)
+def sample_classes() -> tuple[str, ...]:
     """The class name of every bundled image (plain Python: widgets format 500 options with it)."""
-    return [CLASSES[int(c)] for c in sample()[1]]
+    return tuple(CLASSES[int(c)] for c in sample()[1])
 
 
-@st.cache_data(show_spinner=False)
-def sample_names() -> list[str]:
-    return [f"#{i} {c}" for i, c in enumerate(sample_classes())]
+@st.cache_resource(show_spinner=False)
+def sample_names() -> tuple[str, ...]:
+    return tuple(f"#{i} {c}" for i, c in enumerate(sample_classes()))
+
+
+@st.cache_resource(show_spinner=False, max_entries=600)
+def thumbnail(i: int) -> bytes:
+    """Bundled image ``i`` as PNG bytes, encoded once (st.image re-encoded every array on every run)."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(sample()[0][i].permute(1, 2, 0).numpy()).save(buf, format="PNG")
+    return buf.getvalue()
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -272,7 +286,8 @@ def _by_name(names, dev):
     return {n: cached_model(n, dev) for n in names}
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+# Shared and read-only (no page mutates a result): cache_data unpickled every result's tensors on each read.
+@st.cache_resource(show_spinner=False, max_entries=256)
 def _attack_results(names, stamps_, image_key, settings, dev, shared_from, _x, _y):
     models_ = _by_name(names, dev)
     if not use_worker():
@@ -410,7 +425,7 @@ def lesson_html(trio: list[str], i: int) -> str:
         4: "From the model cards.",
         5: "From the model cards.",
     }
-    return lesson.export_html(figures, notes)
+    return lesson.export_html(figures, notes, rows)
 
 
 def correct_marks(names: tuple, ids: tuple) -> dict[int, str]:

@@ -24,6 +24,7 @@ from .cache import (
     sample_names,
     synthetic_point,
     synthetic_rows,
+    thumbnail,
 )
 from .frame import user_errors
 from .state import UrlKey, flag, in_range, one_of
@@ -170,7 +171,7 @@ def image_ui(names=(), key="sample_id"):
     i = st.select_slider("Sample image", ids, key=key, format_func=names_of.__getitem__)
     shown = ids[ids.index(i) : ids.index(i) + 12]
     marks = correct_marks(tuple(names), tuple(shown)) if names else {j: "" for j in shown}
-    st.image([xs[j].permute(1, 2, 0).numpy() for j in shown], caption=[f"#{j} {marks[j]}" for j in shown], width=44)
+    st.image([thumbnail(j) for j in shown], caption=[f"#{j} {marks[j]}" for j in shown], width=44)
     if names:
         st.caption("Marks: one per selected model, in order — ✓ right, ✗ wrong on the clean image.")
         st.button(

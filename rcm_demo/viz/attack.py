@@ -227,16 +227,23 @@ def transfer_heatmap(t: dict, labels=None) -> go.Figure:
 
 
 def heldout_history(history: list[dict]) -> go.Figure:
+    """The training monitor of a card: clean, FGSM and PGD-10 accuracy per epoch on the held-out batch, with
+    the epochs flagged as catastrophic overfitting marked (built in one constructor call)."""
     ep = [h["epoch"] for h in history]
-    fig = go.Figure(
-        [
-            go.Scatter(x=ep, y=[100 * h["clean"] for h in history], name="clean", mode="lines+markers", **_style(0)),
-            go.Scatter(x=ep, y=[100 * h["pgd10"] for h in history], name="PGD-10", mode="lines+markers", **_style(1)),
-        ]
-    )
-    fig.update_xaxes(title="epoch", dtick=1)
-    fig.update_yaxes(title="held-out accuracy (%)")
-    return _layout(fig, "Training monitor (fixed held-out batch)", height=320)
+    series = [(label, key) for label, key in (("clean", "clean"), ("FGSM", "fgsm"), ("PGD-10", "pgd10"))]
+    traces = [
+        dict(type="scatter", x=ep, y=[100 * h[key] for h in history], name=label, mode="lines+markers", **_style(i))
+        for i, (label, key) in enumerate(series)
+        if history and all(key in h for h in history)
+    ]
+    flagged = [h for h in history if h.get("co_flag")]
+    if flagged:
+        traces.append(
+            dict(type="scatter", x=[h["epoch"] for h in flagged], y=[100 * h["pgd10"] for h in flagged],
+                 mode="markers", name="catastrophic overfitting?", marker=dict(symbol="x", size=15, color=PALETTE[5]))
+        )  # fmt: skip
+    axes = dict(xaxis=dict(title=dict(text="epoch"), dtick=1), yaxis=dict(title=dict(text="held-out accuracy (%)")))
+    return go.Figure(traces, layout("Training monitor (fixed held-out test images)", height=320, **axes))
 
 
 def fmt_eps(eps255: float, hi255: float = 32.0) -> str:

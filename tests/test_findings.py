@@ -1,0 +1,90 @@
+"""Findings and budgets in words are generated from the cards: change a card's numbers and the sentence
+changes; seeds give per-seed differences and a mean whose interval holds the seed-to-seed spread."""
+
+import math
+
+import pytest
+import torch
+
+from rcm_demo import evaluate, lesson, metrics, zoo, zoo_table
+from rcm_demo.zoo import ModelSpec
+
+N = 400
+CFG = {"epochs": 15, "at_method": "nfgsm", "eps": 8 / 255, "at_steps": 1, "lr": 0.2, "batch_size": 128}
+
+
+def _metric(correct: torch.Tensor) -> dict:
+    acc = correct.float().mean().item()
+    return {"value": acc, "n": len(correct), "se": math.sqrt(acc * (1 - acc) / len(correct)), "dataset": "synthetic",
+            "subset_sha256": "same-images", "correct_bits": metrics.pack_bits(correct)}  # fmt: skip
+
+
+def _save(d, strides, seed, clean_p, robust_p, g):
+    spec = ModelSpec(width=2, strides=strides)
+    ck = zoo.save_checkpoint(
+        spec.build().eval(), spec, "at", {"command": "t", "seed": seed, "epochs": 15, "config": CFG}, d, seed=seed
+    )
+    meta = ck.meta
+    meta["metrics"] = {
+        "clean": _metric(torch.rand(N, generator=g) < clean_p),
+        "pgd20": _metric(torch.rand(N, generator=g) < robust_p),
+    }
+    zoo.write_card(ck.card, meta)
+
+
+def _zoo(d, gain_robust: float, seeds=(0,)):
+    g = torch.Generator().manual_seed(0)
+    for seed in seeds:
+        _save(d, "1222", seed, 0.60, 0.35, g)
+        _save(d, "1122", seed, 0.66, 0.35 + gain_robust, g)
+
+
+def test_finding_follows_the_cards(tmp_path):
+    _zoo(tmp_path / "a", gain_robust=0.0)
+    _zoo(tmp_path / "b", gain_robust=0.25)
+    a = zoo_table.finding(zoo_table.comparison_rows(directory=tmp_path / "a"))
+    b = zoo_table.finding(zoo_table.comparison_rows(directory=tmp_path / "b"))
+    assert "width 2, N-FGSM AT at 8/255, 15 epochs" in a and "paired on 400 test images" in a
+    assert "not resolved" in a and "buys measurable robustness" not in a
+    assert "buys measurable robustness" in b and a != b
+    assert "One seed only" in a  # a single seed says what its interval does not cover
+    assert "3 epochs" not in a + b
+
+
+def test_lesson_step5_and_readme_carry_the_generated_finding(tmp_path, monkeypatch):
+    _zoo(tmp_path, gain_robust=0.25)
+    rows = zoo_table.comparison_rows(directory=tmp_path)
+    text = lesson.notice(4, rows)
+    assert zoo_table.finding(rows) in text and "{finding}" not in text
+    monkeypatch.setattr(zoo, "PRETRAINED_DIR", tmp_path)
+    assert zoo_table.finding(rows) in evaluate.results_table(tmp_path)
+
+
+def test_seed_mean_interval_holds_seed_and_image_variation(tmp_path):
+    _zoo(tmp_path, gain_robust=0.0, seeds=(0, 1, 2))
+    rows = zoo_table.comparison_rows(directory=tmp_path)
+    clean = [r for r in rows if r["metric"] == "clean"]
+    per_seed = [r for r in clean if not r.get("seed_mean")]
+    (mean,) = [r for r in clean if r.get("seed_mean")]
+    assert sorted(r["seed"] for r in per_seed) == [0, 1, 2] and mean["seeds"] == [0, 1, 2]
+    diffs = [r["diff"] for r in sorted(per_seed, key=lambda r: r["seed"])]
+    assert mean["diff"] == pytest.approx(sum(diffs) / 3)
+    sd = math.sqrt(sum((d - mean["diff"]) ** 2 for d in diffs) / 2)
+    half = mean["hi"] - mean["diff"]
+    assert half == pytest.approx(math.hypot(4.303 * sd / math.sqrt(3), 1.96 * mean["se_image"]), rel=1e-6)
+    assert half > 4.303 * sd / math.sqrt(3) - 1e-12  # wider than the seed spread alone
+    assert "mean of 3 seeds" in mean["enlarged"] and "seed" not in mean["baseline"]
+    text = zoo_table.finding(rows)
+    assert "mean of seeds 0, 1, 2" in text and "One seed only" not in text
+    table = zoo_table.comparisons_markdown(("clean", "pgd20"), tmp_path)
+    assert len(table.splitlines()) == 2 + 4  # header, rule, three seeds and their mean
+
+
+def test_pairs_never_cross_training_budgets(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    _save(tmp_path, "1222", 0, 0.6, 0.35, g)
+    spec = ModelSpec(width=2, strides="1122")
+    zoo.save_checkpoint(spec.build().eval(), spec, "at", {"command": "t", "epochs": 3, "config": {**CFG, "epochs": 3}},
+                        tmp_path)  # fmt: skip
+    assert zoo.comparisons(directory=tmp_path) == []
+    assert "no evaluated" in zoo_table.finding(zoo_table.comparison_rows(directory=tmp_path))
