@@ -44,7 +44,7 @@ if names:
     )
     rows = ui.comparison_rows()
     if rows:
-        ui.chart(viz.paired_differences(rows), "paired")
+        ui.chart(viz.paired_differences(rows), "paired", light=viz.forest_svg(rows))
         st.caption(
             "Enlarged map minus its baseline, paired on the same test images, 95% intervals (from the cards; a "
             "pair measured with several seeds also shows the mean over seeds). " + zoo_table.finding(rows)

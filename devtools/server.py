@@ -61,17 +61,26 @@ def server_command(script: str, port: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def serve(script: str = "app.py", env: dict | None = None, log_path: Path | None = None, cpus: str | None = None):
+def serve(
+    script: str = "app.py",
+    env: dict | None = None,
+    log_path: Path | None = None,
+    cpus: str | None = None,
+    root: Path | None = None,
+):
     """``streamlit run script`` as the README starts it (the project's .streamlit/config.toml decides
     everything but the port) on a free loopback port. Output goes to ``log_path`` (or is discarded),
     never to an unread pipe, which would block the server once full. ``cpus``: pin the server to these
-    cores with ``taskset`` (e.g. "1"). Yields (url, process); killed after a grace period on exit."""
+    cores with ``taskset`` (e.g. "1"). ``root``: serve another checkout (a benchmark's reference). Yields
+    (url, process); killed after a grace period on exit."""
     port = free_port()
     cmd = server_command(script, port)
     if cpus:
         cmd = ["taskset", "-c", cpus, *cmd]
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        cmd, cwd=root or ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(480):

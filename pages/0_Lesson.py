@@ -52,18 +52,23 @@ with ui.user_errors():
             delta_color="off",
             delta_arrow="off",
         )
-        ui.chart(viz.topk_bars(r["p_clean"], r["p_adv"], true_label=int(y[0])), "lesson_top", big=present)
+        if present:  # projector sizes: the plotly version
+            ui.chart(viz.topk_bars(r["p_clean"], r["p_adv"], true_label=int(y[0])), "lesson_top", big=True)
+        else:
+            st.html(viz.topk_html(r["p_clean"], r["p_adv"], true_label=int(y[0])))
         st.caption(
             f"Live: PGD-10 on bundled image #{i} ({CLASSES[int(y[0])]}), which every model of this lesson "
             "classifies correctly."
         )
     elif k == 2:
         r = ui.attack_results((trio[0],), f"sample:{i}", lesson.attack_settings(8.0), _x=x, _y=y)[trio[0]]
-        ui.chart(viz.energy_profile({trio[0]: r["energy"]}, labels=labels), "lesson_energy", big=present)
+        fig = viz.energy_profile({trio[0]: r["energy"]}, labels=labels)
+        ui.chart(fig, "lesson_energy", big=present, light=None if present else viz.scatter_svg(fig))
         st.caption(f"Live: PGD-10 at 8/255 on bundled image #{i}, {labels[trio[0]]}.")
     elif k == 3:
         rows, cur = ui.synthetic_ui("lesson_kind", "lesson_side", "Change per position")
-        ui.chart(viz.synthetic_pooling(rows, cur), "lesson_syn", big=present)
+        fig = viz.synthetic_pooling(rows, cur)
+        ui.chart(fig, "lesson_syn", big=present, light=None if present else viz.scatter_svg(fig))
         st.caption("Live: synthetic ReLU'd maps, 64 channels, 32 samples.")
     elif k == 4:
         with st.spinner("PGD-10 on 16 bundled images for each model…"):
@@ -73,7 +78,8 @@ with ui.user_errors():
     elif k == 5:
         rows = ui.comparison_rows()
         if rows:
-            ui.chart(viz.paired_differences(rows), "lesson_diff", big=present)
+            light = None if present else viz.forest_svg(rows)
+            ui.chart(viz.paired_differences(rows), "lesson_diff", big=present, light=light)
         else:
             st.info("The cards hold no enlarged/baseline pairs measured on the same images.")
         st.caption("From the model cards (`python -m rcm_demo.evaluate`): paired on the same test images.")

@@ -43,8 +43,10 @@ st.caption(
     ("One δ crafted on " + labels[names[0]] if shared else "Each model attacked on its own")
     + f" · {s.describe()} · {image_label} · computed live"
 )
-ui.chart(viz.energy_profile({n: r["energy"] for n, r in results.items()}, scale, labels), "profile")
-ui.chart(viz.spatial_maps({n: r["spatial"] for n, r in results.items()}, labels=labels), "spatial")
+fig = viz.energy_profile({n: r["energy"] for n, r in results.items()}, scale, labels)
+ui.chart(fig, "profile", light=viz.scatter_svg(fig))
+spatial = {n: r["spatial"] for n, r in results.items()}
+ui.chart(viz.spatial_maps(spatial, labels=labels), "spatial", light=viz.heatmaps_svg(spatial, labels=labels))
 st.caption("Darkest = no change. One colour scale for all panels, so the maps compare across models and layers.")
 with st.expander("What each stage is in these networks"):
     st.markdown(ui.tap_notes_markdown(models))

@@ -35,7 +35,8 @@ if view == "Synthetic maps":  # pure tensor arithmetic: a slider move costs mill
     m1.metric("average pooling", f"{cur['pooled_avg']:.4f}", help="‖Δ avg-pooled‖ / ‖ΔZ per position‖")
     m2.metric("max pooling", f"{cur['pooled_max']:.4f}", help="‖Δ max-pooled‖ / ‖ΔZ per position‖")
     m3.metric("1/√(HW)", f"{cur['bound_avg']:.4f}")
-    ui.chart(viz.synthetic_pooling(rows, cur), "syn")
+    fig = viz.synthetic_pooling(rows, cur)
+    ui.chart(fig, "syn", light=viz.scatter_svg(fig))
     st.caption(
         "With independent noise, average pooling shrinks like 1/√(HW) and max pooling does not shrink. "
         "A perfectly coherent (uniform) change passes average pooling unchanged: the damping needs "

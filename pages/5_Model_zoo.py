@@ -24,7 +24,7 @@ st.dataframe(zoo_table.zoo_rows(names), hide_index=True, width="stretch")
 rows = ui.comparison_rows()
 if rows:
     st.subheader("Enlarged map minus its baseline")
-    ui.chart(viz.paired_differences(rows), "paired")
+    ui.chart(viz.paired_differences(rows), "paired", light=viz.forest_svg(rows))
     st.caption(
         "Paired on the same test images (from the cards' per-image correctness bits); bars are 95% "
         "intervals. An interval that crosses 0 does not show a difference either way. A pair trained with "
@@ -76,7 +76,8 @@ with right:
         st.info("Not evaluated yet.")
     hist = meta["train"].get("heldout_monitor", {}).get("history")
     if hist:
-        ui.chart(viz.heldout_history(hist), "hist")
+        fig = viz.heldout_history(hist)
+        ui.chart(fig, "hist", light=viz.scatter_svg(fig, height=300))
 
 st.markdown("**Training**")
 t = meta["train"]

@@ -200,3 +200,31 @@ def test_probes_and_pooling_work_for_all_four_networks():
     assert (vgg["H"], vgg["W"]) == (1, 1) and abs(vgg["ratio_avg"] - vgg["ratio_max"]) < 1e-6
     notes = lab.tap_notes(["vgg16_bn", "alexnet"])
     assert "max-pool" in notes["vgg16_bn"]["stem"] and "5×5" in notes["alexnet"]["stem"]
+
+
+def test_static_svg_figures_carry_the_data():
+    """The default views' SVGs (no chart library in the browser) hold every series and label of the plotly
+    figure they stand for, and are images Streamlit's sanitiser keeps (an <img> with an SVG data URI)."""
+    import base64
+
+    def svg_of(html):
+        assert html.startswith('<img src="data:image/svg+xml;base64,')
+        return base64.b64decode(html.split("base64,", 1)[1].split('"', 1)[0]).decode()
+
+    hist = [{"epoch": 1, "clean": 0.3, "fgsm": 0.2, "pgd10": 0.2}, {"epoch": 2, "clean": 0.5, "fgsm": 0.5,
+            "pgd10": 0.01, "co_flag": True}]  # fmt: skip
+    s = svg_of(viz.scatter_svg(viz.heldout_history(hist)))
+    assert s.count("<polyline") == 3 and "catastrophic overfitting?" in s and "Training monitor" in s
+    prof = {"a": {k: {"relative": 0.1 * (i + 1)} for i, k in enumerate(["input", *lab.probe.PROFILE])}}
+    s = svg_of(viz.scatter_svg(viz.energy_profile(prof)))
+    assert "layer4" in s and "logits" in s and s.count("<polyline") == 1
+    pair = {"pool": "avg", "enlarged": "8×8 strides 1122 · AT · avg", "baseline": "4×4 baseline · AT · avg"}
+    rows = [
+        {**pair, "metric_label": m, "diff": d, "lo": d - 0.02, "hi": d + 0.02}
+        for m, d in (("clean", 0.04), ("PGD-20", -0.01))
+    ]
+    s = svg_of(viz.forest_svg(rows))
+    assert "8×8 strides 1122 · AT − 4×4 (avg)" in s and "PGD-20" in s and "+4" in s
+    maps = {"m": {k: torch.rand(n, n) for k, n in (("layer2", 16), ("layer3", 8), ("layer4", 4))}}
+    s = svg_of(viz.heatmaps_svg(maps))
+    assert s.count("data:image/png;base64,") == 4 and "layer4 (4×4)" in s  # three maps and the colour bar

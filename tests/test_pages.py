@@ -92,6 +92,11 @@ def test_energy_page_shared_perturbation():
     assert "One δ crafted on" in " ".join(c.value for c in at.caption)
 
 
+def svg_images(at) -> list:
+    """The static figures of a page (viz.svg: an <img> with an SVG data URI in st.html)."""
+    return [h for h in at.get("html") if "data:image/svg+xml" in h.proto.body]
+
+
 def test_pooling_lab_synthetic_slider_moves_the_marker_without_model_work(monkeypatch):
     at = run_page("pages/3_Pooling_lab.py")
     assert_clean(at)
@@ -105,19 +110,22 @@ def test_pooling_lab_synthetic_slider_moves_the_marker_without_model_work(monkey
     at.slider(key="syn_side").set_value(16).run()
     assert_clean(at)
     assert any(m.label == "1/√(HW)" and m.value == "0.0625" for m in at.metric)
+    assert len(svg_images(at)) == 1 and not at.get("plotly_chart")  # the default view: a static SVG
+    at.toggle(key="syn_interactive").set_value(True).run()
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     marker = [t for t in fig["data"] if t["name"].startswith("your map")][0]
     assert marker["x"] == [256, 256]
 
 
 def test_pooling_lab_draws_the_normalised_view_only_on_request():
-    # One chart in the default view: a chart in a closed expander is drawn by the browser all the same.
+    # One static chart in the default view (no chart library): a chart in a closed expander is drawn by
+    # the browser all the same.
     at = run_page("pages/3_Pooling_lab.py")
-    assert len(at.get("plotly_chart")) == 1
+    assert len(svg_images(at)) == 1 and not at.get("plotly_chart")
     at.toggle(key="syn_norm").set_value(True).run()
     assert_clean(at)
     figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    assert len(figs) == 2 and "/ ‖ΔZ‖_F" in json.dumps(figs[1], ensure_ascii=False)
+    assert len(figs) == 1 and "/ ‖ΔZ‖_F" in json.dumps(figs[0], ensure_ascii=False)
     assert at.query_params["syn_norm"] == "1"
 
 
@@ -368,7 +376,7 @@ def test_lesson_walks_every_step_with_an_interaction_each():
         assert any("What to notice" in i.value for i in at.info)
         # The tiny test zoo has no evaluated cards: step 5 then says so instead of drawing.
         no_cards = k == 5 and any("cards hold no enlarged" in i.value for i in at.info)
-        assert at.get("plotly_chart") or no_cards, f"step {k} shows no live figure"
+        assert at.get("plotly_chart") or svg_images(at) or at.get("html") or no_cards, f"step {k} shows no figure"
         if k in interactions:
             interactions[k]().run()
             assert_clean(at)
@@ -434,3 +442,12 @@ def test_gallery_marks_of_a_new_window_are_lookups_not_model_work(monkeypatch):
     assert_clean(at)
     marks = [c for c in at.sidebar.get("image")[0].captions if c.startswith("#300 ")]
     assert marks and marks[0].count("✓") + marks[0].count("✗") == 3, marks
+
+
+@pytest.mark.parametrize("page", ["app.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))])
+def test_default_views_load_no_chart_library(page):
+    """A plotly chart costs a new browser tab about 0.9 s (docs/decisions.md): default views draw static SVGs
+    and the interactive chart is one toggle away."""
+    at = run_page(page)
+    assert_clean(at)
+    assert not at.get("plotly_chart"), [c.proto.id for c in at.get("plotly_chart")]

@@ -94,11 +94,19 @@ def user_errors():
         st.stop()
 
 
-def chart(fig, key: str, big: bool = False):
+INTERACTIVE_HELP = "Hover for values, zoom, and save a PNG with the camera button (loads the chart library)."
+
+
+def chart(fig, key: str, big: bool = False, light: str | None = None):
     """Every figure goes through here: ``theme=None`` keeps the figure's own colour scales (Streamlit's
     chart theme would otherwise replace them, e.g. start a heatmap at light pink instead of black). The
     modebar's camera button downloads the figure as a PNG (2× scale), in the browser, offline. ``big``:
-    projector sizes (presentation mode)."""
+    projector sizes (presentation mode). ``light``: a static SVG of the same figure (``viz.svg``), shown
+    instead until the reader asks for the interactive chart: one plotly chart costs a new tab about 0.9 s
+    of the browser's time, an SVG 0.1 s (docs/decisions.md)."""
+    if light is not None and not st.toggle("Interactive chart", key=f"{key}_interactive", help=INTERACTIVE_HELP):
+        st.html(light)
+        return
     if big:
         fig = go.Figure(fig).update_layout(
             font_size=20, title_font_size=24, height=int((fig.layout.height or 400) * 1.25)

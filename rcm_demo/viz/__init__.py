@@ -7,3 +7,4 @@ from .attack import *  # noqa: F403
 from .base import *  # noqa: F403
 from .base import LOG_TICKS, _label  # noqa: F401
 from .pooling import *  # noqa: F403
+from .svg import forest_svg, heatmaps_svg, scatter_svg  # noqa: F401

@@ -160,7 +160,7 @@ def paired_differences(rows: list[dict]) -> go.Figure:
                 dict(
                     type="scatter",
                     x=[100 * r["diff"] for r in sel],
-                    y=[f"{r['enlarged'].replace(' · ' + pool, '')} − 4×4" for r in sel],
+                    y=[f"{r['enlarged'].replace(' · ' + pool, '')} − {r['baseline'].split(' ')[0]}" for r in sel],
                     mode="markers",
                     name=m,
                     legendgroup=m,
@@ -184,7 +184,7 @@ def paired_differences(rows: list[dict]) -> go.Figure:
     return go.Figure(
         points,
         layout(
-            "Enlarged map minus its 4×4 baseline (paired on the same images, 95% CI)",
+            "Enlarged map minus its baseline (paired on the same images, 95% CI)",
             height=240 + 55 * max(len({r["enlarged"] for r in rows if r["pool"] == p}) for p in pools),
             # Below the panels: clear of the panel titles.
             legend=dict(orientation="h", yanchor="top", y=-0.25, x=0, xanchor="left"),
