@@ -51,27 +51,30 @@ c4.metric(
 left, right = st.columns(2)
 with left:
     st.markdown("**Spec**")
-    st.json(meta["spec"])
+    st.markdown(" · ".join(f"`{k}` {v}" for k, v in meta["spec"].items()))
     st.markdown("**Map size per stage** (live, from the spec)")
     with ui.user_errors():
         ui.models([name])  # a broken checkpoint is reported here
         shapes = ui.stage_shapes(name)
-    st.dataframe([{"stage": k, "shape": " × ".join(map(str, v))} for k, v in shapes.items()], hide_index=True)
+    # Small tables as plain HTML (st.table): the data-grid component costs a new tab its own load time.
+    st.table({"shape": {k: " × ".join(map(str, v)) for k, v in shapes.items()}})
 with right:
     st.markdown("**Metrics** (from the card)")
     mets = [
         {
             "metric": k,
-            "accuracy %": round(100 * v["value"], 1),
-            "± se": round(100 * v.get("se", 0), 1),
-            "n": v["n"],
+            "accuracy %": f"{100 * v['value']:.1f}",
+            "± se": f"{100 * v.get('se', 0):.1f}",
+            "n": f"{v['n']:,}",
             "data set": v["dataset"],
             "attack": ", ".join(f"{a}={b}" for a, b in v.get("attack", {}).items()) or "none",
         }
         for k, v in meta.get("metrics", {}).items()
     ]
     if mets:
-        st.dataframe(mets, hide_index=True)
+        st.table(
+            {col: {m["metric"]: m[col] for m in mets} for col in ("accuracy %", "± se", "n", "data set", "attack")}
+        )
     else:
         st.info("Not evaluated yet.")
     hist = meta["train"].get("heldout_monitor", {}).get("history")

@@ -32,7 +32,15 @@ from .lab import zoo_pooling
 from .metrics import binomial_se, latency_table, pack_bits, robust_correct
 from .train import Progress
 from .viz import paired_differences
-from .zoo import CheckpointError, get_checkpoint, list_checkpoints, load_model, scan_checkpoints, write_card
+from .zoo import (
+    CheckpointError,
+    display_label,
+    get_checkpoint,
+    list_checkpoints,
+    load_model,
+    scan_checkpoints,
+    write_card,
+)
 from .zoo_plan import plan_summary
 from .zoo_table import budget_text, comparison_rows, comparisons_markdown, finding, metric_cell, verdict
 
@@ -246,7 +254,9 @@ def results_table(directory=None) -> str:
         mets = ck.meta.get("metrics", {})
         h, w = ck.meta["pre_pool_hw"]
         cells = " | ".join(metric_cell(mets.get(k)) for k in ("clean", "pgd20", "cw30", "autoattack"))
-        lines.append(f"| {ck.label} | `{name}` | {h}×{w} | {ck.meta['macs'] / 1e6:.0f} | {cells} |")
+        lines.append(
+            f"| {display_label(name, directory)} | `{name}` | {h}×{w} | {ck.meta['macs'] / 1e6:.0f} | {cells} |"
+        )
     rows = comparison_rows(directory=directory)
     return "\n".join(lines) + "\n\n" + comparisons_markdown(directory=directory) + "\n\n" + finding(rows)
 

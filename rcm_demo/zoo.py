@@ -211,6 +211,26 @@ def training_budget(ck: Checkpoint) -> tuple:
     return (epochs, *(cfg.get(k) for k in BUDGET_KEYS[1:]))
 
 
+def budget_tag(meta: dict) -> str:
+    """The training budget in a few characters: '15 ep N-FGSM', '3 ep PGD-3', '15 ep'."""
+    cfg = meta.get("train", {}).get("config", {})
+    epochs = cfg.get("epochs", meta.get("train", {}).get("epochs"))
+    tag = f"{epochs} ep" if epochs else "imported"
+    if meta["recipe"] == "at" and cfg:
+        method = cfg.get("at_method", "pgd")
+        tag += " " + {"nfgsm": "N-FGSM", "fgsm-rs": "FGSM-RS"}.get(method, f"PGD-{cfg.get('at_steps', '?')}")
+    return tag
+
+
+def display_label(name: str, directory: Path | None = None) -> str:
+    """``Checkpoint.label``, plus the training budget while the zoo holds checkpoints of the same tier and
+    recipe trained with different budgets (so side-by-side views never hide that they differ)."""
+    ck = get_checkpoint(name, directory)
+    peers = [get_checkpoint(n, directory) for n in list_checkpoints(directory)]
+    budgets = {training_budget(c) for c in peers if (c.tier, c.recipe) == (ck.tier, ck.recipe)}
+    return ck.label + (f" · {budget_tag(ck.meta)}" if len(budgets) > 1 else "")
+
+
 def baseline_of(ck: Checkpoint, cks: list[Checkpoint]) -> Checkpoint | None:
     """The 4x4 checkpoint that differs from ``ck`` only in the map-enlarging knobs (same recipe, tier,
     seed, architecture, width, pooling and training budget)."""

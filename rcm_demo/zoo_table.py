@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from .metrics import unpack_bits
-from .zoo import comparisons, get_checkpoint, training_budget
+from .zoo import comparisons, display_label, get_checkpoint, training_budget
 
 CARD_METRICS = {"clean": "clean", "pgd20": "PGD-20", "cw30": "CW-30", "autoattack": "AutoAttack"}
 Z95 = 1.96
@@ -31,7 +31,7 @@ def zoo_rows(names, compact: bool = False) -> list[dict]:
         h, w = meta["pre_pool_hw"]
         rows.append(
             {
-                "model": ck.label,
+                "model": display_label(name),
                 "tier": ck.tier,
                 "checkpoint": name,
                 "recipe": meta["recipe"],

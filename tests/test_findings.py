@@ -88,3 +88,15 @@ def test_pairs_never_cross_training_budgets(tmp_path):
                         tmp_path)  # fmt: skip
     assert zoo.comparisons(directory=tmp_path) == []
     assert "no evaluated" in zoo_table.finding(zoo_table.comparison_rows(directory=tmp_path))
+
+
+def test_labels_name_the_budget_while_the_zoo_mixes_budgets(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    _save(tmp_path, "1222", 0, 0.6, 0.35, g)
+    name = "resnet18w2_s1222_x1_avg.at"
+    assert zoo.display_label(name, tmp_path) == zoo.get_checkpoint(name, tmp_path).label  # one budget: no tag
+    spec = ModelSpec(width=2, strides="1122")
+    cfg = {**CFG, "epochs": 3, "at_method": "pgd", "at_steps": 3}
+    zoo.save_checkpoint(spec.build().eval(), spec, "at", {"command": "t", "config": cfg}, tmp_path)
+    assert zoo.display_label(name, tmp_path).endswith(" · 15 ep N-FGSM")
+    assert zoo.display_label("resnet18w2_s1122_x1_avg.at", tmp_path).endswith(" · 3 ep PGD-3")

@@ -78,13 +78,13 @@ def _card(name: str, stamp: tuple) -> dict:
 
 
 def label(name: str) -> str:
-    """Short human name of a checkpoint, from its card."""
-    return _label(name, _stamp(name))
+    """Short human name of a checkpoint, from the cards (with its budget while the zoo mixes budgets)."""
+    return _label(name, _dir_stamp())
 
 
 @st.cache_data(show_spinner=False)
 def _label(name: str, stamp: tuple) -> str:
-    return get_checkpoint(name).label
+    return zoo.display_label(name)
 
 
 def labels(names) -> dict[str, str]:
