@@ -46,7 +46,8 @@ def throughput(cfg, channels_last, steps, batch, device):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--recipe", default="std", choices=["std", "at", "trades"])
-    p.add_argument("--strides", default="1222")
+    p.add_argument("--arch", default="resnet18")
+    p.add_argument("--strides", default="", help="the architecture's stride digits (default: its own)")
     p.add_argument("--scale", type=int, default=1)
     p.add_argument("--width", type=int, default=16)
     p.add_argument("--batch", type=int, default=128)
@@ -57,7 +58,9 @@ def main():
     if a.threads:
         torch.set_num_threads(a.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    common = dict(width=a.width, strides=a.strides, scale=a.scale, recipe=a.recipe, at_method=a.at_method, at_steps=3)
+    common = dict(
+        arch=a.arch, width=a.width, strides=a.strides, scale=a.scale, recipe=a.recipe, at_method=a.at_method, at_steps=3
+    )
     shipped_cl = device.type == "cpu" and (cpu_nhwc() or cpu_fast_bf16())  # the layout train.py uses here
     shipped = throughput(TrainConfig(**common, precision="auto"), shipped_cl, a.steps, a.batch, device)
     plain = throughput(TrainConfig(**common, precision="fp32"), False, a.steps, a.batch, device)

@@ -25,17 +25,21 @@ class Planned:
     pool: str
     recipe: str
     seed: int = 0
+    arch: str = "resnet18"
 
     @property
     def spec(self) -> ModelSpec:
-        return ModelSpec(width=LITE_BUDGET["width"], strides=self.strides, scale=self.scale, pool=self.pool)
+        return ModelSpec(
+            arch=self.arch, width=LITE_BUDGET["width"], strides=self.strides, scale=self.scale, pool=self.pool
+        )
 
     @property
     def name(self) -> str:
         return checkpoint_name(self.spec, self.recipe, self.seed)
 
     def train_args(self, data_dir: str, threads: int) -> list[str]:
-        args = ["--recipe", self.recipe, "--strides", self.strides, "--scale", str(self.scale), "--pool", self.pool]
+        args = ["--arch", self.arch, "--recipe", self.recipe, "--strides", self.strides, "--scale", str(self.scale)]
+        args += ["--pool", self.pool]
         for k, v in LITE_BUDGET.items():
             args += ["--" + k.replace("_", "-"), str(v)]
         return [*args, "--seed", str(self.seed), "--data-dir", data_dir, "--threads", str(threads), "--resume"]
@@ -46,7 +50,7 @@ class Planned:
 
 
 # In the order they are worth having: the lab's main pair first, its x2 twin, the max-pooling pair that
-# shows the claim's other half, the standard-training trio, then the seeds of the main pair.
+# shows the claim's other half, the standard-training trio, the seeds of the main pair, then the other networks.
 LITE_PLAN = (
     Planned("1222", 1, "avg", "at"),
     Planned("1122", 1, "avg", "at"),
@@ -60,6 +64,15 @@ LITE_PLAN = (
     Planned("1122", 1, "avg", "at", seed=1),
     Planned("1222", 1, "avg", "at", seed=2),
     Planned("1122", 1, "avg", "at", seed=2),
+    # The paper's other three networks, fast AT with average pooling: the reference default and its
+    # enlarged-map twin of the reference README. N-FGSM epoch times on 2 cores (docs/training.md):
+    # PreActResNet18 1.5 / 4.1 min, VGG16-BN 0.8 / 10.3 min, AlexNet 0.2 / 1.6 min.
+    Planned("1222", 1, "avg", "at", arch="preactresnet18"),
+    Planned("1122", 1, "avg", "at", arch="preactresnet18"),
+    Planned("2222", 1, "avg", "at", arch="alexnet"),
+    Planned("1122", 1, "avg", "at", arch="alexnet"),
+    Planned("22222", 1, "avg", "at", arch="vgg16_bn"),
+    Planned("11222", 1, "avg", "at", arch="vgg16_bn"),
 )
 
 

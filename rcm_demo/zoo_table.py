@@ -188,7 +188,12 @@ def main_pair(rows: list[dict]) -> list[dict]:
     the first tier present (every seed, and the seed mean when there is one)."""
 
     def is_main(r):
-        return r["recipe"] == "at" and r["pool"] == "avg" and "_s1122_x1_" in r["pair"][0]
+        return (
+            r["recipe"] == "at"
+            and r["pool"] == "avg"
+            and r["pair"][0].startswith("resnet18w")
+            and "_s1122_x1_" in r["pair"][0]
+        )
 
     main = [r for r in rows if is_main(r)]
     tiers = [r["tier"] for r in main]

@@ -296,3 +296,16 @@ def test_seed_names_and_build_zoo_plan(tiny_folder, tmp_path, monkeypatch):
     build_zoo.build(plan, str(tiny_folder), 1, pt)
     assert calls == []  # everything on the cards already: nothing is trained or measured again
     assert not (tmp_path / "runs" / plan[1].name / "state.pt").exists()  # resume point removed when done
+
+
+def test_the_lite_plan_covers_the_papers_four_networks_with_one_budget():
+    from rcm_demo import zoo_plan
+    from rcm_demo.models import ARCHS
+
+    plan = zoo_plan.LITE_PLAN
+    assert {p.arch for p in plan} == set(ARCHS) and len({p.name for p in plan}) == len(plan)
+    cfgs = [train.parse_args(p.train_args("", 0)) for p in plan]
+    assert {(c.epochs, c.lr, c.schedule, c.batch_size, c.width, c.at_method) for c in cfgs} == {
+        (15, 0.2, "onecycle", 128, 16, "nfgsm")
+    }
+    assert {p.seed for p in plan if p.arch == "resnet18" and p.strides in ("1222", "1122")} == {0, 1, 2}
