@@ -91,8 +91,8 @@ def comparison_rows(metrics=tuple(CARD_METRICS), directory=None) -> list[dict]:
                 rows.append(
                     {
                         **r,
-                        "enlarged": ca.label,
-                        "baseline": cb.label,
+                        "enlarged": display_label(a, directory),  # the budget too while the zoo mixes them
+                        "baseline": display_label(b, directory),
                         "pool": ca.spec.pool,
                         "recipe": ca.recipe,
                         "tier": ca.tier,
