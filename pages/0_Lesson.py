@@ -41,10 +41,10 @@ with ui.user_errors():
     if k == 1:
         eps = st.slider("ε (L∞, ×1/255)", 0.0, 16.0, key="lesson_eps", step=0.5)
         r = ui.attack_results((trio[0],), f"sample:{i}", lesson.attack_settings(eps), _x=x, _y=y)[trio[0]]
-        a, b, c, d = st.columns([1, 1, 1, 2])
-        a.image(viz.to_uint8_image(x[0]), caption=f"clean: {CLASSES[r['pred_clean']]}", width="stretch")
-        b.image(viz.to_uint8_image(r["x_adv"]), caption=f"adversarial: {CLASSES[r['pred_adv']]}", width="stretch")
-        c.image(viz.amplify_delta(r["delta"]), caption="δ, amplified", width="stretch")
+        imgs, d = st.columns([3, 2])
+        imgs.html(viz.images_html([(viz.to_uint8_image(x[0]), f"clean: {CLASSES[r['pred_clean']]}"),
+                                   (viz.to_uint8_image(r["x_adv"]), f"adversarial: {CLASSES[r['pred_adv']]}"),
+                                   (viz.amplify_delta(r["delta"]), "δ, amplified")]))  # fmt: skip
         d.metric(
             labels[trio[0]],
             "fooled" if r["success"] else "held",

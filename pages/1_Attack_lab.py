@@ -48,10 +48,8 @@ for col, (name, r) in zip(st.columns(len(results)), results.items()):
             delta_color="off",
             delta_arrow="off",
         )
-        a, b, c = st.columns(3)
-        a.image(viz.to_uint8_image(x[0]), caption="clean", width="stretch")
-        b.image(viz.to_uint8_image(r["x_adv"]), caption="adversarial", width="stretch")
-        c.image(viz.amplify_delta(r["delta"]), caption="δ (amplified)", width="stretch")
+        images = [(viz.to_uint8_image(x[0]), "clean"), (viz.to_uint8_image(r["x_adv"]), "adversarial")]
+        st.html(viz.images_html([*images, (viz.amplify_delta(r["delta"]), "δ (amplified)")]))
         st.html(viz.topk_html(r["p_clean"], r["p_adv"], true_label=None if y is None else int(y[0])))
         st.caption(
             f"‖δ‖∞ = {r['linf255']:.2f}/255 · ‖δ‖₂ = {r['l2']:.3f} · pooled change ‖Δa‖/‖ΔZ‖ "

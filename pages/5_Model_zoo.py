@@ -1,5 +1,7 @@
 """Every model card: spec, map sizes, cost, metrics with their provenance, training budget."""
 
+import html
+
 import streamlit as st
 
 from rcm_demo import ui, viz, zoo_table
@@ -84,7 +86,9 @@ with right:
 
 st.markdown("**Training**")
 t = meta["train"]
-st.code(t.get("command", "unknown"), language="bash")
+# Plain <pre>: st.code loads a syntax highlighter into a new tab for this one line.
+PRE = "white-space:pre-wrap;background:#f6f7f9;padding:0.8em;border-radius:6px"
+st.html(f"<pre style='{PRE}'>{html.escape(t.get('command', 'unknown'))}</pre>")
 st.caption(
     f"{t.get('hardware')} · torch {t.get('torch')} · {t.get('date')} · seed {t.get('seed')} · "
     f"data: {t.get('dataset')} · sha256 {meta['sha256'][:16]}…"

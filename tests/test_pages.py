@@ -440,7 +440,10 @@ def test_gallery_marks_of_a_new_window_are_lookups_not_model_work(monkeypatch):
     monkeypatch.setattr(lab, "clean_correct", refuse)
     at.select_slider(key="sample_id").set_value(300).run()
     assert_clean(at)
-    marks = [c for c in at.sidebar.get("image")[0].captions if c.startswith("#300 ")]
+    import re
+
+    gallery = next(h.proto.body for h in at.sidebar.get("html") if "<figcaption" in h.proto.body)
+    marks = [c for c in re.findall(r"<figcaption[^>]*>([^<]*)</figcaption>", gallery) if c.startswith("#300 ")]
     assert marks and marks[0].count("✓") + marks[0].count("✗") == 3, marks
 
 

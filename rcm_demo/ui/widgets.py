@@ -11,6 +11,7 @@ from .. import limits as L
 from ..attacks import ATTACKS
 from ..data import CLASSES
 from ..probe import SYNTHETIC_KINDS
+from ..viz import images_html
 from .cache import (
     checkpoints,
     correct_marks,
@@ -171,7 +172,7 @@ def image_ui(names=(), key="sample_id"):
     i = st.select_slider("Sample image", ids, key=key, format_func=names_of.__getitem__)
     shown = ids[ids.index(i) : ids.index(i) + 12]
     marks = correct_marks(tuple(names), tuple(shown)) if names else {j: "" for j in shown}
-    st.image([thumbnail(j) for j in shown], caption=[f"#{j} {marks[j]}" for j in shown], width=44)
+    st.html(images_html([(thumbnail(j), f"#{j} {marks[j]}") for j in shown], width=44))
     if names:
         st.caption("Marks: one per selected model, in order — ✓ right, ✗ wrong on the clean image.")
         st.button(

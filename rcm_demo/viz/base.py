@@ -184,6 +184,32 @@ def png_bytes(x) -> bytes:
     return buf.getvalue()
 
 
+def images_html(items, width: int | None = None) -> str:
+    """Images with captions as one HTML block of PNG data URIs: no media request per image (a new browser
+    tab fetched the Attack lab's 21 images one by one). ``items``: (uint8 (H, W, 3) array or PNG bytes,
+    caption); ``width`` in pixels, or None to share the row."""
+    import base64
+    import html
+    import io
+
+    from PIL import Image
+
+    cells = []
+    for img, caption in items:
+        if not isinstance(img, bytes):
+            buf = io.BytesIO()
+            Image.fromarray(np.asarray(img)).save(buf, format="PNG")
+            img = buf.getvalue()
+        size = f"width:{width}px" if width else "width:100%"
+        cells.append(
+            f'<figure style="margin:0;flex:{"0 0 auto" if width else "1 1 0"};text-align:center;min-width:0">'
+            f'<img src="data:image/png;base64,{base64.b64encode(img).decode()}" alt="{html.escape(caption)}" '
+            f'style="{size};image-rendering:pixelated;border-radius:2px"/><figcaption style="font-size:0.8rem;'
+            f'color:rgba(49,51,63,0.6);white-space:nowrap">{html.escape(caption)}</figcaption></figure>'
+        )
+    return f'<div style="display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start">{"".join(cells)}</div>'
+
+
 def amplify_delta(delta, eps=None) -> np.ndarray:
     """Perturbation made visible: 0.5 + delta / (2 max|delta|), as an image."""
     m = float(delta.abs().max()) if eps is None else eps
