@@ -221,7 +221,7 @@ def finding(rows: list[dict]) -> str:
     )
     robust = [r for r in best if r["metric"] != "clean"]
     if any(r["lo"] > 0 for r in robust):
-        text += " The enlarged map buys measurable robustness here."
+        text += " The robust gain lies above 0 on these test images."
     elif any(r["hi"] < 0 for r in robust):
         text += " Here the enlarged map costs robustness."
     elif robust:
