@@ -69,7 +69,10 @@ with right:
             "± se": f"{100 * v.get('se', 0):.1f}",
             "n": f"{v['n']:,}",
             "data set": v["dataset"],
-            "attack": ", ".join(f"{a}={b}" for a, b in v.get("attack", {}).items()) or "none",
+            "attack": ", ".join(
+                f"{a}={b:.4g}" if isinstance(b, float) else f"{a}={b}" for a, b in v.get("attack", {}).items()
+            )
+            or "none",
         }
         for k, v in meta.get("metrics", {}).items()
     ]
