@@ -104,7 +104,10 @@ if ui.on_demand(
     with st.spinner("Computing every step…"), ui.user_errors():
         page = ui.lesson_html(trio, i)
     st.download_button("Download the lesson (HTML)", page, file_name="rcm-demo-lesson.html", mime="text/html")
-st.caption("Every figure has a camera button (top right of the figure) that saves it as a PNG.")
+st.caption(
+    "An interactive chart (the “Interactive chart” toggle, or presentation mode) has a camera button, top right, "
+    "that saves it as a PNG."
+)
 if k == 3:  # step 4 needs three attacks: compute them while step 3 is being read
     st.caption("Preparing step 4 in the background of this step…")
     ui.pooling(trio, 16, 8.0)
