@@ -49,6 +49,7 @@ if names:
             "Enlarged map minus its baseline, paired on the same test images, 95% intervals (from the cards; a "
             "pair measured with several seeds also shows the mean over seeds). " + zoo_table.finding(rows)
         )
+        ui.four_networks(rows)
 else:
     st.warning("pretrained/ holds no checkpoints: see the README to train some.")
 

@@ -33,6 +33,7 @@ if rows:
         "several seeds also shows the mean over seeds, with an interval holding the seed-to-seed spread."
     )
     st.markdown(zoo_table.finding(rows))
+    ui.four_networks(rows)
 
 name = ui.checkpoint_ui("zoo_card", "Card")
 ui.write_url(STATE)

@@ -60,7 +60,7 @@ def main(argv=None):
         prog="python -m rcm_demo.build_zoo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--data-dir", default="", help="ImageFolder with train/ and test/ (the CIFAR-10 JPEG copy)")
-    ap.add_argument("--only", default="", help="comma-separated checkpoint names from the plan")
+    ap.add_argument("--only", default="", help="comma-separated checkpoint names from the plan, built in this order")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = every core)")
     ap.add_argument("--dir", default=str(PRETRAINED_DIR), help="where checkpoints and cards go")
     ap.add_argument("--run-dir", default="runs", help="resume states: <run-dir>/<name>/state.pt")
@@ -73,7 +73,9 @@ def main(argv=None):
         unknown = set(names) - {p.name for p in LITE_PLAN}
         if unknown:
             ap.error(f"not in the plan: {sorted(unknown)}; --list shows it")
-        plan = tuple(p for p in LITE_PLAN if p.name in names)
+        # The given order wins: a short session builds the cheapest useful models first.
+        by_name = {p.name: p for p in LITE_PLAN}
+        plan = tuple(by_name[n] for n in dict.fromkeys(names))
     if a.list:
         for r in plan_status(plan, Path(a.dir)):
             todo = "; ".join(f"{k} on {n}" for k, n in r["to_evaluate"]) or "nothing"

@@ -34,7 +34,7 @@ from .train import Progress
 from .viz import paired_differences
 from .zoo import (
     CheckpointError,
-    display_label,
+    display_labels,
     get_checkpoint,
     list_checkpoints,
     load_model,
@@ -42,7 +42,16 @@ from .zoo import (
     write_card,
 )
 from .zoo_plan import plan_summary
-from .zoo_table import budget_text, comparison_rows, comparisons_markdown, finding, metric_cell, verdict
+from .zoo_table import (
+    architectures_finding,
+    architectures_markdown,
+    budget_text,
+    comparison_rows,
+    comparisons_markdown,
+    finding,
+    metric_cell,
+    verdict,
+)
 
 EPS = 8 / 255
 
@@ -244,6 +253,7 @@ def results_table(directory=None) -> str:
         budgets.setdefault(f"{ck.tier} tier, {budget_text(ck.meta)}", []).append(ck.label)
     lines = [plan_summary(directory), ""]
     lines += [f"- **{b}**: {len(v)} checkpoint{'s' * (len(v) != 1)}" for b, v in budgets.items()]
+    labels = display_labels(names, directory)
     lines += [
         "",
         "| model | checkpoint | map | MMACs | clean | PGD-20 | CW-30 | AutoAttack |",
@@ -254,11 +264,19 @@ def results_table(directory=None) -> str:
         mets = ck.meta.get("metrics", {})
         h, w = ck.meta["pre_pool_hw"]
         cells = " | ".join(metric_cell(mets.get(k)) for k in ("clean", "pgd20", "cw30", "autoattack"))
-        lines.append(
-            f"| {display_label(name, directory)} | `{name}` | {h}×{w} | {ck.meta['macs'] / 1e6:.0f} | {cells} |"
-        )
+        lines.append(f"| {labels[name]} | `{name}` | {h}×{w} | {ck.meta['macs'] / 1e6:.0f} | {cells} |")
     rows = comparison_rows(directory=directory)
-    return "\n".join(lines) + "\n\n" + comparisons_markdown(directory=directory) + "\n\n" + finding(rows)
+    return "\n\n".join(
+        [
+            "\n".join(lines),
+            comparisons_markdown(directory=directory),
+            finding(rows),
+            "The paper's four networks, each reference-default stride setting against its enlarged-map twin "
+            "(AT, average pooling):",
+            architectures_markdown(rows),
+            architectures_finding(rows),
+        ]
+    )
 
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -316,7 +334,14 @@ def report(figure_path: str = "") -> str:
     if figure_path:
         paired_differences(rows).write_html(figure_path, include_plotlyjs=True)
     data = sorted({get_checkpoint(r["a"]).meta["metrics"][r["metric"]]["dataset"] for r in rows})
-    return "\n".join(lines) + "\n\nData: " + "; ".join(data) + ". Differences are paired per test image."
+    four = "**The paper's four networks** (AT, average pooling, reference strides against the enlarged-map twin)"
+    return (
+        "\n".join(lines)
+        + f"\n\n{four}:\n\n{architectures_markdown(rows)}\n\n{architectures_finding(rows)}"
+        + "\n\nData: "
+        + "; ".join(data)
+        + ". Differences are paired per test image."
+    )
 
 
 def pooling_table(n: int, seed: int = 0) -> str:

@@ -180,6 +180,8 @@ class FeatureMapNet(nn.Module):
 
     STRIDE_DIGITS = 4  # how many stride digits the architecture takes
     BASELINE = "1222"  # the reference's default strides: the map every enlargement is compared with
+    ENLARGED = "1122"  # the reference README's enlarged-map twin of BASELINE (the lab's stride pair)
+    TITLE = "ResNet18"  # how reports name the network
     STRIDE_RULE = "four digits 1 or 2, one per stage (e.g. '1222', '1122')"
     TAP_NOTES: dict[str, str] = {}
 
@@ -238,6 +240,7 @@ class ResNet18(FeatureMapNet):
     """CIFAR ResNet18 (He et al.): 3x3 stem, four stages of two basic blocks; width 64 is the paper's."""
 
     TAP_NOTES = _RESNET_NOTES
+    TITLE = "ResNet18"
 
     def __init__(self, width=16, strides="1222", scale=1, mode="nearest", pool="avg", preact=False):
         super().__init__(scale, mode, pool, 8 * width)
@@ -264,6 +267,8 @@ class ResNet18(FeatureMapNet):
 @register("preactresnet18")
 class PreActResNet18(ResNet18):
     """Pre-activation ResNet18 (He et al. 2016), the reference code's other backbone."""
+
+    TITLE = "PreActResNet18"
 
     TAP_NOTES = {
         **_RESNET_NOTES,
@@ -300,6 +305,8 @@ class VGG16BN(FeatureMapNet):
 
     STRIDE_DIGITS = 5
     BASELINE = "22222"
+    ENLARGED = "11222"
+    TITLE = "VGG16-BN"
     STRIDE_RULE = "five digits 1 or 2, one per max-pool; a 1 removes that pool (e.g. '22222', '11222')"
     CONVS = (2, 2, 3, 3, 3)
     TAP_NOTES = {
@@ -334,6 +341,7 @@ class AlexNet(FeatureMapNet):
     only); head 4w -> 8w -> 8w -> 10 with dropout. "2222" gives a 2x2 map, "1122" a 7x7 one."""
 
     BASELINE = "2222"
+    TITLE = "AlexNet"
     STRIDE_RULE = (
         "four digits 1 or 2: the 5×5 stem's stride, then the strides of the three kernel-2 max-pools "
         "(e.g. '2222', '1122')"

@@ -211,24 +211,42 @@ def training_budget(ck: Checkpoint) -> tuple:
     return (epochs, *(cfg.get(k) for k in BUDGET_KEYS[1:]))
 
 
+AT_METHODS = {"nfgsm": "N-FGSM", "fgsm-rs": "FGSM-RS"}  # train --at-method -> its name ("pgd": PGD-<steps>)
+
+
+def at_method_name(cfg: dict) -> str:
+    """The adversarial-training attack of a card's ``train.config``: 'N-FGSM', 'FGSM-RS', 'PGD-3'."""
+    method = cfg.get("at_method", "pgd")
+    return AT_METHODS.get(method, f"PGD-{cfg.get('at_steps', '?')}")
+
+
 def budget_tag(meta: dict) -> str:
     """The training budget in a few characters: '15 ep N-FGSM', '3 ep PGD-3', '15 ep'."""
     cfg = meta.get("train", {}).get("config", {})
     epochs = cfg.get("epochs", meta.get("train", {}).get("epochs"))
     tag = f"{epochs} ep" if epochs else "imported"
-    if meta["recipe"] == "at" and cfg:
-        method = cfg.get("at_method", "pgd")
-        tag += " " + {"nfgsm": "N-FGSM", "fgsm-rs": "FGSM-RS"}.get(method, f"PGD-{cfg.get('at_steps', '?')}")
-    return tag
+    return tag + (f" {at_method_name(cfg)}" if meta["recipe"] == "at" and cfg else "")
+
+
+def display_labels(names=None, directory: Path | None = None) -> dict[str, str]:
+    """``Checkpoint.label`` of each checkpoint, plus its training budget while the zoo holds checkpoints of
+    the same tier and recipe trained with different budgets (so side-by-side views never hide that they
+    differ). Reads every card once, whatever the number of names."""
+    cks = {n: get_checkpoint(n, directory) for n in list_checkpoints(directory)}
+    budgets: dict[tuple, set] = {}
+    for c in cks.values():
+        budgets.setdefault((c.tier, c.recipe), set()).add(training_budget(c))
+    out = {}
+    for n in cks if names is None else names:
+        ck = cks.get(n) or get_checkpoint(n, directory)  # an unknown name raises CheckpointError here
+        mixed = len(budgets.get((ck.tier, ck.recipe), ())) > 1
+        out[n] = ck.label + (f" · {budget_tag(ck.meta)}" if mixed else "")
+    return out
 
 
 def display_label(name: str, directory: Path | None = None) -> str:
-    """``Checkpoint.label``, plus the training budget while the zoo holds checkpoints of the same tier and
-    recipe trained with different budgets (so side-by-side views never hide that they differ)."""
-    ck = get_checkpoint(name, directory)
-    peers = [get_checkpoint(n, directory) for n in list_checkpoints(directory)]
-    budgets = {training_budget(c) for c in peers if (c.tier, c.recipe) == (ck.tier, ck.recipe)}
-    return ck.label + (f" · {budget_tag(ck.meta)}" if len(budgets) > 1 else "")
+    """One checkpoint's ``display_labels`` entry."""
+    return display_labels([name], directory)[name]
 
 
 def baseline_of(ck: Checkpoint, cks: list[Checkpoint]) -> Checkpoint | None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 
 from .metrics import unpack_bits
-from .zoo import comparisons, display_label, get_checkpoint, training_budget
+from .models import ARCHS
+from .zoo import TIERS, at_method_name, comparisons, display_labels, get_checkpoint, training_budget
 
 CARD_METRICS = {"clean": "clean", "pgd20": "PGD-20", "cw30": "CW-30", "autoattack": "AutoAttack"}
 Z95 = 1.96
@@ -23,7 +24,7 @@ COMPACT = ("model", "tier", "pre-pool map", "MMACs", "clean %", "PGD-20 %", "Aut
 
 def zoo_rows(names, compact: bool = False) -> list[dict]:
     """One row per checkpoint; ``compact`` keeps the columns a first look needs (``COMPACT``)."""
-    rows = []
+    rows, labels = [], display_labels(names)
     for name in names:
         ck = get_checkpoint(name)
         meta = ck.meta
@@ -31,7 +32,7 @@ def zoo_rows(names, compact: bool = False) -> list[dict]:
         h, w = meta["pre_pool_hw"]
         rows.append(
             {
-                "model": display_label(name),
+                "model": labels[name],
                 "tier": ck.tier,
                 "checkpoint": name,
                 "recipe": meta["recipe"],
@@ -82,18 +83,23 @@ def paired_difference(a: str, b: str, metric: str, directory=None) -> dict | Non
 def comparison_rows(metrics=tuple(CARD_METRICS), directory=None) -> list[dict]:
     """Enlarged minus baseline, paired per image, for every pair the zoo holds (from ``zoo.comparisons``),
     one row per seed, then one ``seed_mean`` row per pair measured with two or more seeds."""
-    rows = []
+    rows, labels = [], display_labels(directory=directory)
     for a, b in comparisons(directory=directory):
         ca, cb = get_checkpoint(a, directory), get_checkpoint(b, directory)
+        (ha, wa), (hb, wb) = ca.meta["pre_pool_hw"], cb.meta["pre_pool_hw"]
         for m in metrics:
             r = paired_difference(a, b, m, directory)
             if r:
                 rows.append(
                     {
                         **r,
-                        "enlarged": display_label(a, directory),  # the budget too while the zoo mixes them
-                        "baseline": display_label(b, directory),
+                        "enlarged": labels[a],  # the budget too while the zoo mixes them
+                        "baseline": labels[b],
                         "pool": ca.spec.pool,
+                        "arch": ca.spec.arch,
+                        "strides": f"{cb.spec.strides} → {ca.spec.strides}",
+                        "scale": ca.spec.scale,
+                        "map": f"{hb}×{wb} → {ha}×{wa}",
                         "recipe": ca.recipe,
                         "tier": ca.tier,
                         "seed": ca.seed,
@@ -138,7 +144,7 @@ def seed_means(rows: list[dict]) -> list[dict]:
         out.append(
             {
                 **{key: first[key] for key in ("metric", "n", "pool", "recipe", "tier", "budget", "pair")},
-                **{key: first[key] for key in ("metric_label", "mac_ratio")},
+                **{key: first[key] for key in ("metric_label", "mac_ratio", "arch", "strides", "scale", "map")},
                 "a": first["a"],
                 "b": first["b"],
                 "enlarged": f"{label} · mean of {k} seeds",
@@ -176,10 +182,9 @@ def budget_text(meta: dict) -> str:
     if meta["recipe"] == "std":
         how = "standard training"
     else:
-        method = cfg.get("at_method", "pgd")
-        name = {"nfgsm": "N-FGSM", "fgsm-rs": "FGSM-RS"}.get(method, f"PGD-{cfg.get('at_steps', '?')}")
         eps = cfg.get("eps")
-        how = ("TRADES" if meta["recipe"] == "trades" else f"{name} AT") + (f" at {eps * 255:g}/255" if eps else "")
+        how = "TRADES" if meta["recipe"] == "trades" else f"{at_method_name(cfg)} AT"
+        how += f" at {eps * 255:g}/255" if eps else ""
     return f"width {meta['spec']['width']}, {how}, {epochs} epoch{'s' if epochs != 1 else ''}"
 
 
@@ -253,3 +258,92 @@ def comparisons_markdown(metrics=("clean", "pgd20", "cw30", "autoattack"), direc
             + " |"
         )
     return "\n".join(lines)
+
+
+def architecture_rows(rows: list[dict]) -> list[dict]:
+    """The paper's four networks side by side: for each registered architecture, its reference-default
+    strides against the reference README's enlarged-map twin (``BASELINE`` vs ``ENLARGED``), AT with
+    average pooling, no upsampling, of the first tier that holds the pair; per metric the mean over seeds
+    where there is one, else the first seed. An architecture the zoo lacks gets a row with no metrics."""
+    out = []
+    for arch, cls in ARCHS.items():
+        strides = f"{cls.BASELINE} → {cls.ENLARGED}"
+        sel = [
+            r for r in rows
+            if (r["arch"], r["recipe"], r["pool"], r["scale"], r["strides"]) == (arch, "at", "avg", 1, strides)
+        ]  # fmt: skip
+        tier = next((t for t in TIERS if any(r["tier"] == t for r in sel)), None)
+        sel = [r for r in sel if r["tier"] == tier]
+        seeds = [r["seed"] for r in sel if not r.get("seed_mean")]
+        best = [r for r in sel if r.get("seed_mean")] or [r for r in sel if r.get("seed") == min(seeds)]
+        first = best[0] if best else {}
+        out.append(
+            {
+                "arch": arch,
+                "title": cls.TITLE,
+                "strides": strides,
+                "tier": tier,
+                "map": first.get("map"),
+                "mac_ratio": first.get("mac_ratio"),
+                "budget": first.get("budget"),
+                "seeds": first["seeds"] if "seeds" in first else [first["seed"]] if first else [],
+                "metrics": {r["metric"]: r for r in best},
+            }
+        )
+    return out
+
+
+def architectures_markdown(rows: list[dict], metrics=("clean", "pgd20", "cw30", "autoattack")) -> str:
+    """``architecture_rows`` as a markdown table: one line per network, Δ points [95% CI] per metric."""
+    lines = [
+        "| network | strides | pre-pool map | MACs | seeds | "
+        + " | ".join(f"Δ {CARD_METRICS[m]}" for m in metrics)
+        + " |",
+        "|---|---|---|---|---|" + "---|" * len(metrics),
+    ]
+    for a in architecture_rows(rows):
+        if not a["metrics"]:
+            cells = ["not in the zoo yet", *["–"] * (len(metrics) - 1)]
+            lines.append(f"| {a['title']} | {a['strides']} | – | – | – | " + " | ".join(cells) + " |")
+            continue
+        cells = [
+            f"{100 * r['diff']:+.1f} [{100 * r['lo']:+.1f}, {100 * r['hi']:+.1f}] (n={r['n']:,})"
+            if (r := a["metrics"].get(m))
+            else "–"
+            for m in metrics
+        ]
+        lines.append(
+            f"| {a['title']} | {a['strides']} | {a['map']} | ×{a['mac_ratio']:.1f} | "
+            f"{', '.join(map(str, a['seeds']))} | " + " | ".join(cells) + " |"
+        )
+    return "\n".join(lines)
+
+
+def _names(titles: list[str]) -> str:
+    return ", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else titles[0]
+
+
+def architectures_finding(rows: list[dict]) -> str:
+    """What the four networks' stride pairs show, per metric, in words generated from the cards."""
+    archs = architecture_rows(rows)
+    have = [a for a in archs if a["metrics"]]
+    if not have:
+        return "No network has an evaluated AT average-pooling stride pair in the zoo yet."
+    tiers = sorted({a["tier"] for a in have}, key=TIERS.index)
+    text = (
+        f"{len(have)} of the paper's {len(archs)} networks {'has' if len(have) == 1 else 'have'} an evaluated "
+        "AT average-pooling stride pair in the "
+        f"{' and '.join(tiers)} zoo ({_names([a['title'] for a in have])})."
+    )
+    metrics = list(dict.fromkeys(m for a in have for m in a["metrics"]))
+    for m in metrics:
+        by_verdict: dict[str, list[str]] = {}
+        for a in have:
+            if r := a["metrics"].get(m):
+                by_verdict.setdefault(verdict(r["lo"], r["hi"]).split(" (")[0], []).append(a["title"])
+        label = "Clean accuracy" if m == "clean" else CARD_METRICS[m]
+        text += f" {label}: " + "; ".join(f"{v} for {_names(t)}" for v, t in by_verdict.items()) + "."
+    missing = [a["title"] for a in archs if not a["metrics"]]
+    if missing:
+        text += f" Not in the zoo yet: {_names(missing)}."
+    return text

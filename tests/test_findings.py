@@ -19,8 +19,8 @@ def _metric(correct: torch.Tensor) -> dict:
             "subset_sha256": "same-images", "correct_bits": metrics.pack_bits(correct)}  # fmt: skip
 
 
-def _save(d, strides, seed, clean_p, robust_p, g):
-    spec = ModelSpec(width=2, strides=strides)
+def _save(d, strides, seed, clean_p, robust_p, g, arch="resnet18"):
+    spec = ModelSpec(arch=arch, width=2, strides=strides)
     ck = zoo.save_checkpoint(
         spec.build().eval(), spec, "at", {"command": "t", "seed": seed, "epochs": 15, "config": CFG}, d, seed=seed
     )
@@ -78,6 +78,8 @@ def test_seed_mean_interval_holds_seed_and_image_variation(tmp_path):
     assert "mean of seeds 0, 1, 2" in text and "One seed only" not in text
     table = zoo_table.comparisons_markdown(("clean", "pgd20"), tmp_path)
     assert len(table.splitlines()) == 2 + 4  # header, rule, three seeds and their mean
+    resnet = zoo_table.architecture_rows(rows)[0]  # the four-network view shows the mean over seeds
+    assert resnet["seeds"] == [0, 1, 2] and resnet["metrics"]["clean"]["diff"] == mean["diff"]
 
 
 def test_pairs_never_cross_training_budgets(tmp_path):
@@ -100,3 +102,25 @@ def test_labels_name_the_budget_while_the_zoo_mixes_budgets(tmp_path):
     zoo.save_checkpoint(spec.build().eval(), spec, "at", {"command": "t", "config": cfg}, tmp_path)
     assert zoo.display_label(name, tmp_path).endswith(" · 15 ep N-FGSM")
     assert zoo.display_label("resnet18w2_s1122_x1_avg.at", tmp_path).endswith(" · 3 ep PGD-3")
+
+
+def test_four_networks_side_by_side_follow_the_cards(tmp_path):
+    """Each registered network gets a line: its reference strides against the enlarged twin where the zoo
+    holds the pair, "not in the zoo yet" where it does not; the sentence moves with the cards."""
+    g = torch.Generator().manual_seed(1)
+    _zoo(tmp_path, gain_robust=0.25)
+    _save(tmp_path, "2222", 0, 0.50, 0.30, g, arch="alexnet")
+    _save(tmp_path, "1122", 0, 0.50, 0.10, g, arch="alexnet")  # a robust loss
+    rows = zoo_table.comparison_rows(directory=tmp_path)
+    archs = {a["arch"]: a for a in zoo_table.architecture_rows(rows)}
+    assert list(archs) == ["resnet18", "preactresnet18", "vgg16_bn", "alexnet"]
+    assert archs["alexnet"]["strides"] == "2222 → 1122" and archs["alexnet"]["map"] == "2×2 → 7×7"
+    assert archs["vgg16_bn"]["strides"] == "22222 → 11222" and not archs["vgg16_bn"]["metrics"]
+    table = zoo_table.architectures_markdown(rows, ("clean", "pgd20"))
+    assert len(table.splitlines()) == 2 + 4 and table.count("not in the zoo yet") == 2
+    text = zoo_table.architectures_finding(rows)
+    assert "2 of the paper's 4 networks have" in text and "(ResNet18 and AlexNet)" in text
+    assert "PGD-20: gain for ResNet18; loss for AlexNet." in text
+    assert "Not in the zoo yet: PreActResNet18 and VGG16-BN." in text
+    readme = evaluate.results_table(tmp_path)
+    assert zoo_table.architectures_markdown(rows) in readme and text in readme

@@ -6,7 +6,7 @@ import hashlib
 
 import streamlit as st
 
-from .. import lab
+from .. import lab, zoo_table
 from .. import limits as L
 from ..attacks import ATTACKS
 from ..data import CLASSES
@@ -234,3 +234,15 @@ def synthetic_ui(kind_key: str, side_key: str, kind_label: str = "Perturbation")
     )
     side = c2.slider("Map side (H = W)", 1, 32, key=side_key)
     return synthetic_rows(kind), synthetic_point(side, kind)
+
+
+# ----------------------------------------------------------------------------- shared views
+def four_networks(rows: list[dict]) -> None:
+    """The paper's four networks side by side (``zoo_table.architecture_rows``): a plain markdown table,
+    light for a new tab, and the sentence generated from it."""
+    st.markdown(
+        "**The paper's four networks**: each reference-default stride setting against its enlarged-map "
+        "twin (AT, average pooling), paired on the same test images, Δ in points with 95% intervals."
+    )
+    st.markdown(zoo_table.architectures_markdown(rows))
+    st.caption(zoo_table.architectures_finding(rows))
