@@ -10,6 +10,8 @@ import|export``.
     sd = read_state_dict("paras.pt")                # weights_only: a file that would run code is refused
     model.load_state_dict(from_reference(model, sd, "paras.pt"))   # every key and shape checked
     torch.save(to_reference(model), "paras.pt")     # loads into the reference network with strict=True
+    import_reference("paras.pt", "resnet18", "1122", 1, "avg", "at")   # -> safetensors + card in pretrained/
+    export_reference(name, "paras.pt")              # a zoo checkpoint -> the reference's state dict
 """
 
 from __future__ import annotations
@@ -19,6 +21,19 @@ from pathlib import Path
 
 import torch
 from torch import nn
+
+from .models import ARCHS
+from .zoo import (
+    PRETRAINED_DIR,
+    RECIPES,
+    Checkpoint,
+    CheckpointError,
+    ModelSpec,
+    checkpoint_name,
+    load_model,
+    save_checkpoint,
+    sha256_file,
+)
 
 REFERENCE_MEAN = (0.4914, 0.4824, 0.4467)
 REFERENCE_STD = (0.2471, 0.2435, 0.2617)
@@ -91,3 +106,94 @@ def infer_width(arch_cls, ref: dict[str, torch.Tensor]) -> int:
     if first not in ref:
         raise ImportRefused(f"no tensor {first} in the file: not a {arch_cls.__name__} of the reference code")
     return int(ref[first].shape[0])
+
+
+# ----------------------------------------------------------------------------- import / export (python -m rcm_demo.zoo)
+def import_reference(
+    src, arch, strides, scale, pool, recipe, out_dir=None, width=0, mode="nearest", tier="", seed=0,
+    mean=REFERENCE_MEAN, std=REFERENCE_STD, command="", force=False,
+) -> Checkpoint:  # fmt: skip
+    """A reference-code state dict -> safetensors + card in ``out_dir``. Refused (``ImportRefused``,
+    nothing written) when the file would run code, or any key or shape does not fit the spec."""
+    ref = read_state_dict(src)
+    if arch not in ARCHS:
+        raise ImportRefused(f"--arch must be one of {sorted(ARCHS)}, got {arch!r}")
+    spec = ModelSpec(
+        arch=arch, width=width or infer_width(ARCHS[arch], ref), strides=strides, scale=scale,
+        mode=mode, pool=pool,
+    )  # fmt: skip
+    name = checkpoint_name(spec, recipe, seed)
+    if (Path(out_dir or PRETRAINED_DIR) / f"{name}.json").exists() and not force:
+        raise ImportRefused(f"{name} exists already in {Path(out_dir or PRETRAINED_DIR).name}/; --force replaces it")
+    model = spec.build().eval()
+    model.load_state_dict(from_reference(model, ref, Path(src).name), strict=True)
+    provenance = {
+        "code": "the paper's reference code, github.com/MTandHJ/rcm (torch.save(model.state_dict()))",
+        "file": Path(src).name,
+        "sha256": sha256_file(Path(src)),
+        "normalize": {"mean": list(mean), "std": list(std)},
+    }
+    info = {"command": command, "imported": provenance, "seed": seed, "epochs": None, "config": {}}
+    return save_checkpoint(
+        model, spec, recipe, info, out_dir, tier=tier or ("paper" if spec.width == 64 else "lite"), seed=seed,
+        normalize=provenance["normalize"],
+    )  # fmt: skip
+
+
+def export_reference(name: str, out, directory=None) -> Path:
+    """A checkpoint as the reference code's state dict (a plain ``torch.save`` of tensors)."""
+    model = load_model(name, device="cpu", channels_last=False, directory=directory, fold_bn=False)
+    torch.save(to_reference(model), out)
+    return Path(out)
+
+
+def main(argv=None) -> None:
+    import argparse
+    import shlex
+    import sys
+
+    argv = sys.argv[1:] if argv is None else argv
+    ap = argparse.ArgumentParser(
+        prog="python -m rcm_demo.zoo",
+        description="Bring checkpoints of the paper's reference code (MTandHJ/rcm) into the zoo, and back.",
+    )
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    imp = sub.add_parser("import", help="a reference state dict (paras.pt) -> safetensors + card")
+    imp.add_argument("src", help="the state dict saved by the reference code")
+    imp.add_argument("--arch", required=True, help=f"one of {sorted(ARCHS)}")
+    imp.add_argument("--strides", required=True, help="the reference's stride digits (e.g. 1122, 11222)")
+    imp.add_argument("--scale", type=int, default=1, help="the reference's --scale-factor (input upsampling)")
+    imp.add_argument("--pool", default="avg", help="avg (the reference) or max")
+    imp.add_argument("--recipe", required=True, help=f"how it was trained: one of {list(RECIPES)}")
+    imp.add_argument("--out-dir", default=str(PRETRAINED_DIR), help="where the checkpoint goes (pretrained/)")
+    imp.add_argument("--width", type=int, default=0, help="0: read from the first convolution's shape")
+    imp.add_argument("--mode", default="nearest", help="upsampling interpolation")
+    imp.add_argument("--tier", default="", help="lite or paper (default: paper at width 64, else lite)")
+    imp.add_argument("--seed", type=int, default=0)
+    imp.add_argument("--mean", type=float, nargs=3, default=REFERENCE_MEAN, help="normalisation it used")
+    imp.add_argument("--std", type=float, nargs=3, default=REFERENCE_STD)
+    imp.add_argument("--force", action="store_true", help="replace a checkpoint of the same name")
+    exp = sub.add_parser("export", help="a checkpoint -> the reference code's state dict")
+    exp.add_argument("name", help="checkpoint name (python -m rcm_demo.evaluate --table lists them)")
+    exp.add_argument("out", help="file to write (e.g. paras.pt)")
+    exp.add_argument("--format", choices=["reference"], required=True)
+    exp.add_argument("--dir", default=str(PRETRAINED_DIR), help="checkpoint directory")
+    a = ap.parse_args(argv)
+    try:
+        if a.cmd == "import":
+            if a.recipe not in RECIPES:
+                raise ImportRefused(f"--recipe must be one of {list(RECIPES)}, got {a.recipe!r}")
+            ck = import_reference(
+                a.src, a.arch, a.strides, a.scale, a.pool, a.recipe, Path(a.out_dir), a.width, a.mode, a.tier,
+                a.seed, tuple(a.mean), tuple(a.std), force=a.force,
+                command="python -m rcm_demo.zoo " + " ".join(  # paths by their names only: cards hold no local path
+                    shlex.quote(Path(x).name if x in (a.src, a.out_dir) else x) for x in argv
+                ),
+            )  # fmt: skip
+            print(f"imported {ck.name} ({ck.label}); measure it: python -m rcm_demo.evaluate --checkpoints {ck.name}")
+        else:
+            out = export_reference(a.name, a.out, Path(a.dir))
+            print(f"wrote {out}: load it with the reference network's load_state_dict(..., strict=True)")
+    except (ImportRefused, CheckpointError, ValueError) as e:
+        print(f"python -m rcm_demo.zoo {a.cmd}: {e}", file=sys.stderr)
+        raise SystemExit(2) from None

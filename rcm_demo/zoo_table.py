@@ -205,6 +205,15 @@ def main_pair(rows: list[dict]) -> list[dict]:
     return [r for r in main if tiers and r["tier"] == tiers[0]]
 
 
+def _names(titles: list[str]) -> str:
+    return ", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else titles[0]
+
+
+def _fewer(r, n: int) -> str:
+    """' on 1,000 images' where a metric (AutoAttack) was measured on fewer images than the sentence's n."""
+    return f" on {r['n']:,} images" if r["n"] != n else ""
+
+
 def _span(r) -> str:
     return f"{100 * r['diff']:+.1f} points [{100 * r['lo']:+.1f}, {100 * r['hi']:+.1f}]"
 
@@ -217,18 +226,27 @@ def finding(rows: list[dict]) -> str:
         return "The zoo holds no evaluated 8×8 / 4×4 pair of AT average-pooling models, so it shows no finding yet."
     first = main[0]
     best = [r for r in main if r.get("seed_mean")] or [r for r in main if r["seed"] == first["seed"]]
-    parts = [f"{r['metric_label']} {_span(r)}, {verdict(r['lo'], r['hi']).split(' (')[0]}" for r in best]
+    n = first["n"]
+    parts = [f"{r['metric_label']} {_span(r)}{_fewer(r, n)}, {verdict(r['lo'], r['hi']).split(' (')[0]}" for r in best]
     across = f" (mean of seeds {', '.join(map(str, best[0]['seeds']))})" if best[0].get("seed_mean") else ""
     seeds = sorted({r["seed"] for r in main if not r.get("seed_mean")})
     text = (
         f"In the {first['tier']} zoo ({first['budget']}), the 8×8 strides-1122 model minus its 4×4 baseline"
-        f"{across}, paired on {first['n']:,} test images: " + "; ".join(parts) + "."
+        f"{across}, paired on {n:,} test images: " + "; ".join(parts) + "."
     )
     robust = [r for r in best if r["metric"] != "clean"]
-    if any(r["lo"] > 0 for r in robust):
-        text += " The robust gain lies above 0 on these test images."
-    elif any(r["hi"] < 0 for r in robust):
-        text += " Here the enlarged map costs robustness."
+    gains = [r["metric_label"] for r in robust if r["lo"] > 0]
+    losses = [r["metric_label"] for r in robust if r["hi"] < 0]
+    others: dict[str, list[str]] = {}  # the robust metrics without a gain, by what their interval says
+    for r in robust:
+        if r["lo"] <= 0:
+            v = "identical on every image" if r["lo"] == r["hi"] == 0 else verdict(r["lo"], r["hi"]).split(" (")[0]
+            others.setdefault(v, []).append(r["metric_label"])
+    if gains:
+        text += f" The robust gain lies above 0 under {_names(gains)} on these test images"
+        text += "".join(f"; under {_names(m)}: {v}" for v, m in others.items()) + "."
+    elif losses:
+        text += f" Here the enlarged map costs robustness under {_names(losses)}."
     elif robust:
         text += " Its robust differences are not resolved at this size: the intervals contain 0."
     if len(seeds) < 2:
@@ -317,10 +335,6 @@ def architectures_markdown(rows: list[dict], metrics=("clean", "pgd20", "cw30", 
             f"{', '.join(map(str, a['seeds']))} | " + " | ".join(cells) + " |"
         )
     return "\n".join(lines)
-
-
-def _names(titles: list[str]) -> str:
-    return ", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else titles[0]
 
 
 def architectures_finding(rows: list[dict]) -> str:

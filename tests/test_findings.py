@@ -124,3 +124,17 @@ def test_four_networks_side_by_side_follow_the_cards(tmp_path):
     assert "Not in the zoo yet: PreActResNet18 and VGG16-BN." in text
     readme = evaluate.results_table(tmp_path)
     assert zoo_table.architectures_markdown(rows) in readme and text in readme
+
+
+def test_finding_names_each_robust_verdict_and_a_smaller_sample(tmp_path):
+    """A gain under one attack and an unresolved difference under another (measured on fewer images) are
+    both said, each with its own image count."""
+    _zoo(tmp_path, gain_robust=0.25)
+    for name in zoo.list_checkpoints(tmp_path):
+        ck = zoo.get_checkpoint(name, tmp_path)
+        ck.meta["metrics"]["autoattack"] = _metric(torch.arange(100) % 3 == 0)  # the same on both models
+        zoo.write_card(ck.card, ck.meta)
+    text = zoo_table.finding(zoo_table.comparison_rows(directory=tmp_path))
+    assert "AutoAttack +0.0 points [+0.0, +0.0] on 100 images, identical on every image" in text
+    assert "paired on 400 test images" in text
+    assert "The robust gain lies above 0 under PGD-20 on these test images; under AutoAttack: identical" in text

@@ -81,12 +81,12 @@ def test_export_then_import_gives_identical_logits(tmp_path, arch):
     strides = ARCHS[arch].BASELINE
     ck = _checkpoint(tmp_path, arch, strides)
     out = tmp_path / "paras.pt"
-    zoo.main(["export", ck.name, str(out), "--format", "reference", "--dir", str(tmp_path / "a")])
+    interop.main(["export", ck.name, str(out), "--format", "reference", "--dir", str(tmp_path / "a")])
     plain = torch.load(out, weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in plain.values())
     assert ("classifier.6.bias" if arch in ("vgg16_bn", "alexnet") else "fc.bias") in plain
     norm = [*map(str, CIFAR10_MEAN)], [*map(str, CIFAR10_STD)]
-    zoo.main(["import", str(out), "--arch", arch, "--strides", strides, "--scale", "1", "--pool", "avg",
+    interop.main(["import", str(out), "--arch", arch, "--strides", strides, "--scale", "1", "--pool", "avg",
               "--recipe", "at", "--out-dir", str(tmp_path / "b"), "--mean", *norm[0], "--std", *norm[1]])  # fmt: skip
     x = data.load_sample().float()[:16]
     assert torch.equal(_logits(ck.name, tmp_path / "a", x), _logits(ck.name, tmp_path / "b", x))
@@ -98,8 +98,8 @@ def test_export_then_import_gives_identical_logits(tmp_path, arch):
 def test_imported_model_uses_the_reference_normalisation(tmp_path):
     ck = _checkpoint(tmp_path, "resnet18", "1122")
     out = tmp_path / "paras.pt"
-    zoo.export_reference(ck.name, out, tmp_path / "a")
-    zoo.main(["import", str(out), "--arch", "resnet18", "--strides", "1122", "--recipe", "at",
+    interop.export_reference(ck.name, out, tmp_path / "a")
+    interop.main(["import", str(out), "--arch", "resnet18", "--strides", "1122", "--recipe", "at",
               "--out-dir", str(tmp_path / "b")])  # fmt: skip
     card = zoo.get_checkpoint(ck.name, tmp_path / "b").meta
     assert card["normalize"]["mean"] == list(interop.REFERENCE_MEAN) and card["tier"] == "lite"
@@ -127,7 +127,7 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path, monkeypatch, capsys):
     with open(bad, "wb") as f:
         pickle.dump({"conv1.weight": _Boom()}, f)
     with pytest.raises(SystemExit) as e:
-        zoo.main(["import", str(bad), "--arch", "resnet18", "--strides", "1222", "--recipe", "at",
+        interop.main(["import", str(bad), "--arch", "resnet18", "--strides", "1222", "--recipe", "at",
                   "--out-dir", str(tmp_path / "out")])  # fmt: skip
     assert e.value.code == 2 and not (tmp_path / "pwned_by_import").exists()
     err = capsys.readouterr().err.strip()
@@ -138,12 +138,12 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path, monkeypatch, capsys):
 def test_a_tensor_of_the_wrong_shape_is_named(tmp_path, capsys):
     ck = _checkpoint(tmp_path, "resnet18", "1222")
     out = tmp_path / "paras.pt"
-    zoo.export_reference(ck.name, out, tmp_path / "a")
+    interop.export_reference(ck.name, out, tmp_path / "a")
     sd = torch.load(out, weights_only=True)
     sd["layer3.1.conv2.weight"] = torch.zeros(3, 3, 3, 3)
     torch.save(sd, out)
     with pytest.raises(SystemExit):
-        zoo.main(["import", str(out), "--arch", "resnet18", "--strides", "1222", "--recipe", "at",
+        interop.main(["import", str(out), "--arch", "resnet18", "--strides", "1222", "--recipe", "at",
                   "--out-dir", str(tmp_path / "b")])  # fmt: skip
     assert "layer3.1.conv2.weight" in capsys.readouterr().err and not (tmp_path / "b").exists()
 
@@ -151,13 +151,13 @@ def test_a_tensor_of_the_wrong_shape_is_named(tmp_path, capsys):
 def test_wrong_architecture_and_existing_names_are_refused(tmp_path, capsys):
     ck = _checkpoint(tmp_path, "resnet18", "1222")
     out = tmp_path / "paras.pt"
-    zoo.export_reference(ck.name, out, tmp_path / "a")
+    interop.export_reference(ck.name, out, tmp_path / "a")
     for argv in (
         ["--arch", "vgg16_bn", "--strides", "22222"],  # keys of another network
         ["--arch", "resnet18", "--strides", "1222", "--out-dir", str(tmp_path / "a")],  # would overwrite
     ):
         with pytest.raises(SystemExit):
-            zoo.main(
+            interop.main(
                 ["import", str(out), "--recipe", "at", *argv] + (["--out-dir", str(tmp_path / "c")] * (len(argv) == 4))
             )
     err = capsys.readouterr().err
