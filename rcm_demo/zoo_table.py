@@ -312,26 +312,27 @@ def architecture_rows(rows: list[dict]) -> list[dict]:
 
 
 def architectures_markdown(rows: list[dict], metrics=("clean", "pgd20", "cw30", "autoattack")) -> str:
-    """``architecture_rows`` as a markdown table: one line per network, Δ points [95% CI] per metric."""
-    lines = [
-        "| network | strides | pre-pool map | MACs | seeds | "
-        + " | ".join(f"Δ {CARD_METRICS[m]}" for m in metrics)
-        + " |",
-        "|---|---|---|---|---|" + "---|" * len(metrics),
-    ]
-    for a in architecture_rows(rows):
+    """``architecture_rows`` as a markdown table: one line per network, Δ points [95% CI] per metric; the
+    number of paired images goes in the header where every network shares it, else in the cell."""
+    archs = architecture_rows(rows)
+    ns = {m: {a["metrics"][m]["n"] for a in archs if m in a["metrics"]} for m in metrics}
+    head = [f"Δ {CARD_METRICS[m]}" + (f" (n={next(iter(ns[m])):,})" if len(ns[m]) == 1 else "") for m in metrics]
+    lines = ["| network | strides (pre-pool map) | MACs | seeds | " + " | ".join(head) + " |"]
+    lines.append("|---|---|---|---|" + "---|" * len(metrics))
+    for a in archs:
         if not a["metrics"]:
             cells = ["not in the zoo yet", *["–"] * (len(metrics) - 1)]
-            lines.append(f"| {a['title']} | {a['strides']} | – | – | – | " + " | ".join(cells) + " |")
+            lines.append(f"| {a['title']} | {a['strides']} | – | – | " + " | ".join(cells) + " |")
             continue
         cells = [
-            f"{100 * r['diff']:+.1f} [{100 * r['lo']:+.1f}, {100 * r['hi']:+.1f}] (n={r['n']:,})"
+            f"{100 * r['diff']:+.1f} [{100 * r['lo']:+.1f}, {100 * r['hi']:+.1f}]"
+            + (f" (n={r['n']:,})" if len(ns[m]) > 1 else "")
             if (r := a["metrics"].get(m))
             else "–"
             for m in metrics
         ]
         lines.append(
-            f"| {a['title']} | {a['strides']} | {a['map']} | ×{a['mac_ratio']:.1f} | "
+            f"| {a['title']} | {a['strides']} ({a['map']}) | ×{a['mac_ratio']:.1f} | "
             f"{', '.join(map(str, a['seeds']))} | " + " | ".join(cells) + " |"
         )
     return "\n".join(lines)
