@@ -63,24 +63,10 @@ with left:
     st.table({"shape": {k: " × ".join(map(str, v)) for k, v in shapes.items()}})
 with right:
     st.markdown("**Metrics** (from the card)")
-    mets = [
-        {
-            "metric": k,
-            "accuracy %": f"{100 * v['value']:.1f}",
-            "± se": f"{100 * v.get('se', 0):.1f}",
-            "n": f"{v['n']:,}",
-            "data set": v["dataset"],
-            "attack": ", ".join(
-                f"{a}={b:.4g}" if isinstance(b, float) else f"{a}={b}" for a, b in v.get("attack", {}).items()
-            )
-            or "none",
-        }
-        for k, v in meta.get("metrics", {}).items()
-    ]
+    mets = zoo_table.card_metrics(meta)
     if mets:
-        st.table(
-            {col: {m["metric"]: m[col] for m in mets} for col in ("accuracy %", "± se", "n", "data set", "attack")}
-        )
+        st.table(mets["table"])
+        st.caption("Data: " + "; ".join(mets["datasets"]))
     else:
         st.info("Not evaluated yet.")
     hist = meta["train"].get("heldout_monitor", {}).get("history")
@@ -94,6 +80,7 @@ t = meta["train"]
 PRE = "white-space:pre-wrap;background:#f6f7f9;padding:0.8em;border-radius:6px"
 st.html(f"<pre style='{PRE}'>{html.escape(t.get('command', 'unknown'))}</pre>")
 st.caption(
-    f"{t.get('hardware')} · torch {t.get('torch')} · {t.get('date')} · seed {t.get('seed')} · "
+    f"{t.get('hardware')} · {', '.join(t.get('arithmetic', ['arithmetic not recorded']))} · torch {t.get('torch')} · "
+    f"{t.get('date')} · seed {t.get('seed')} · "
     f"data: {t.get('dataset')} · sha256 {meta['sha256'][:16]}…"
 )

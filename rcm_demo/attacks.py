@@ -85,6 +85,12 @@ def autocast_for(device: torch.device, precision: str):
     return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
+def arithmetic(device, precision: str = "auto") -> str:
+    """What ``autocast_for(device, precision)`` computes in, in words for cards: 'bf16 autocast' or 'fp32'."""
+    plain = isinstance(autocast_for(torch.device(device), precision), contextlib.nullcontext)
+    return "fp32" if plain else "bf16 autocast"
+
+
 def _validate(x, y, eps, steps, norm):
     """The library-side checks every attack starts with (limits from ``rcm_demo.limits``)."""
     if x.dim() != 4 or x.shape[1] != 3:

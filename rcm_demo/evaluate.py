@@ -214,6 +214,8 @@ def main(argv=None):
                 "subset_sha256": hashlib.sha256(idx[:n].numpy().tobytes()).hexdigest(),
                 "seconds": round(time.time() - t0, 1),
                 "device": str(A.model_device(model)),
+                # bf16 on AMX CPUs: PGD-20 on 500 images differed from fp32 on 1 (docs/decisions.md)
+                "arithmetic": A.arithmetic(A.model_device(model)),
                 "torch": torch.__version__,
                 "date": datetime.date.today().isoformat(),
                 "command": command,

@@ -28,7 +28,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from .attacks import autocast_for, cpu_fast_bf16, cpu_nhwc, fgsm, fgsm_rs, nfgsm, pgd, trades_adv
+from .attacks import arithmetic, autocast_for, cpu_fast_bf16, cpu_nhwc, fgsm, fgsm_rs, nfgsm, pgd, trades_adv
 from .data import fixed_subset, load_cifar10
 from .zoo import PRETRAINED_DIR, RECIPES, TIERS, ModelSpec, checkpoint_name, save_checkpoint
 
@@ -356,6 +356,7 @@ def train(cfg: TrainConfig, argv=None) -> dict:
                 dist.broadcast(b, 0)
         seconds += time.time() - t0
         entry = {"epoch": epoch + 1, "loss": round(running, 4), "seconds": round(time.time() - t0, 1)}
+        entry["arithmetic"] = arithmetic(device, cfg.precision)  # per epoch: a resumed run may change machine
         if rank == 0:
             entry.update({k: round(v, 4) for k, v in heldout_accuracy(model, x_held, y_held, cfg).items()})
             log(
@@ -396,6 +397,8 @@ def train(cfg: TrainConfig, argv=None) -> dict:
             "seed": cfg.seed,
             "seconds": round(seconds, 1),
             "hardware": _hardware(device, world),
+            # bf16 autocast on CUDA and AMX CPUs, fp32 elsewhere; epochs from before this was recorded: unknown
+            "arithmetic": sorted({e.get("arithmetic", "not recorded") for e in history}),
             "world_size": world,
             "rank_weight_sha256": rank_hashes,
             "torch": torch.__version__,

@@ -19,6 +19,27 @@ def metric_cell(m: dict | None) -> str:
     return f"{100 * m['value']:.1f} ± {100 * m['se']:.1f} (n={m['n']})"
 
 
+def card_metrics(meta: dict) -> dict | None:
+    """A card's metrics as a small table ({column: {metric: text}}) and the data sets they were measured on
+    (said once, under the table: the same long name in every row made the table unreadable)."""
+    mets = meta.get("metrics", {})
+    if not mets:
+        return None
+
+    def settings(v):
+        return ", ".join(f"{a}={b:.4g}" if isinstance(b, float) else f"{a}={b}" for a, b in v.items()) or "none"
+
+    cols = {
+        "accuracy %": lambda v: f"{100 * v['value']:.1f}",
+        "± se": lambda v: f"{100 * v.get('se', 0):.1f}",
+        "n": lambda v: f"{v['n']:,}",
+        "attack": lambda v: settings(v.get("attack", {})),
+        "arithmetic": lambda v: v.get("arithmetic", "not recorded"),
+    }
+    table = {col: {k: f(v) for k, v in mets.items()} for col, f in cols.items()}
+    return {"table": table, "datasets": sorted({v["dataset"] for v in mets.values()})}
+
+
 COMPACT = ("model", "tier", "pre-pool map", "MMACs", "clean %", "PGD-20 %", "AutoAttack %")
 
 

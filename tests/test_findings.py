@@ -138,3 +138,19 @@ def test_finding_names_each_robust_verdict_and_a_smaller_sample(tmp_path):
     assert "AutoAttack +0.0 points [+0.0, +0.0] on 100 images, identical on every image" in text
     assert "paired on 400 test images" in text
     assert "The robust gain lies above 0 under PGD-20 on these test images; under AutoAttack: identical" in text
+
+
+def test_card_metrics_table_says_attack_arithmetic_and_data_once():
+    meta = {
+        "metrics": {
+            "clean": {"value": 0.7108, "se": 0.0045, "n": 10000, "dataset": "D", "attack": {}},
+            "pgd20": {"value": 0.3977, "se": 0.0049, "n": 10000, "dataset": "D", "arithmetic": "bf16 autocast",
+                      "attack": {"eps": 0.03137254901960784, "steps": 20}},
+        }
+    }  # fmt: skip
+    m = zoo_table.card_metrics(meta)
+    assert m["datasets"] == ["D"] and "dataset" not in m["table"]
+    assert m["table"]["accuracy %"] == {"clean": "71.1", "pgd20": "39.8"} and m["table"]["n"]["clean"] == "10,000"
+    assert m["table"]["attack"] == {"clean": "none", "pgd20": "eps=0.03137, steps=20"}
+    assert m["table"]["arithmetic"] == {"clean": "not recorded", "pgd20": "bf16 autocast"}
+    assert zoo_table.card_metrics({"metrics": {}}) is None

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from rcm_demo import data, evaluate, metrics, train, zoo
+from rcm_demo import attacks, data, evaluate, metrics, train, zoo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,6 +65,9 @@ def test_train_writes_weights_and_card(tiny_folder, tmp_path, recipe):
     assert t["epochs"] == 1 and t["seed"] == 0 and t["seconds"] > 0 and t["torch"] == torch.__version__
     assert "ImageFolder" in t["dataset"] and len(t["heldout_monitor"]["history"]) == 1
     assert {"clean", "pgd10"} <= set(t["heldout_monitor"]["history"][0])
+    # The arithmetic this machine trained in, as the attack code decides it (bf16 only on CUDA and AMX CPUs).
+    assert t["arithmetic"] == [attacks.arithmetic("cpu")] and t["arithmetic"][0] in ("fp32", "bf16 autocast")
+    assert t["heldout_monitor"]["history"][0]["arithmetic"] == t["arithmetic"][0]
     model = zoo.load_model(name, directory=tmp_path / "pt")
     assert model(torch.rand(1, 3, 32, 32)).shape == (1, 10)
 
@@ -148,6 +151,7 @@ def test_evaluate_updates_cards(tiny_folder, tmp_path, monkeypatch, capsys):
     assert m["autoattack"]["attack"]["attacks"] == ["apgd-ce"]
     assert "bundled sample" in m["pgd20"]["dataset"]
     assert m["pgd20"]["value"] <= m["clean"]["value"]
+    assert {v["arithmetic"] for v in m.values()} == {attacks.arithmetic("cpu")}
     assert "steps" not in m["fgsm"]["attack"] and m["pgd20"]["attack"]["steps"] == 20
     assert m["cw30"]["attack"]["loss"] == "cw" and m["pgd20"]["attack"]["attack"] == "PGD-L∞"
     bits = metrics.unpack_bits(m["pgd20"]["correct_bits"], 12)
