@@ -37,6 +37,7 @@ x, y = xs[i : i + 1].float() / 255, ys[i : i + 1]
 
 st.header(f"{k}. {step.title}")
 st.markdown(step.text)
+points = None  # step 4's pooling measurement: its "what to notice" is written from it
 with ui.user_errors():
     if k == 1:
         eps = st.slider("ε (L∞, ×1/255)", 0.0, 16.0, key="lesson_eps", step=0.5)
@@ -93,7 +94,7 @@ with ui.user_errors():
                 hide_index=True,
             )
             st.caption(f"Live on {ui.device()}: interleaved rounds of one forward pass; indicative.")
-st.info(f"**What to notice.** {lesson.notice(k - 1, ui.comparison_rows())}")
+st.info(f"**What to notice.** {lesson.notice(k - 1, ui.comparison_rows(), points)}")
 ui.page_link(step.page, f"Explore further: {step.page_label}")
 ui.write_url(STATE)
 

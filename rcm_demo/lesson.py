@@ -69,8 +69,7 @@ STEPS = (
         "Now the real pre-pool maps of three networks that differ only in the size of that map: the 4×4 "
         "baseline and its 8×8 twins (stride 1122, or the input upsampled ×2). Each is attacked with PGD-10; "
         "both poolings are applied to the same maps.",
-        "In the bundled zoo average pooling passes about half of its bound 1/√(HW) (real changes are partly "
-        "coherent), and the bound halves from 4×4 to 8×8; max pooling of the same maps passes several times more.",
+        "{pooling}",  # filled in from the measurement shown above it by notice() (pooling_finding)
         "pages/3_Pooling_lab.py",
         "Pooling lab",
     ),
@@ -103,11 +102,39 @@ def attack_settings(eps255: float) -> AttackSettings:
     return AttackSettings(attack="PGD-L∞", eps_input=float(eps255), steps=10)
 
 
-def notice(i: int, rows: list[dict]) -> str:
-    """Step ``i``'s "what to notice"; a finding in it is generated from the cards' paired differences
-    (``rows``: ``zoo_table.comparison_rows()``), never written by hand."""
+def pooling_finding(points: list[dict] | None) -> str:
+    """Step 4's "what to notice", from the pooling measurement the step shows (``lab.zoo_pooling`` rows:
+    each model's ratios ‖Δ pooled‖ / ‖ΔZ‖_F and its bound 1/√(HW)); without one, what to look for."""
+    if not points:
+        return (
+            "Compare each model's average-pooling ratio with its bound 1/√(HW), and with max pooling of the same maps."
+        )
+    share = [p["ratio_avg"] / p["bound_avg"] for p in points]
+    times = [p["ratio_max"] / max(p["ratio_avg"], 1e-12) for p in points]
+    bounds = {f"{p['H']}×{p['W']}": p["bound_avg"] for p in sorted(points, key=lambda p: -p["bound_avg"])}
+
+    def span(v, fmt):
+        lo, hi = fmt.format(min(v)), fmt.format(max(v))
+        return lo if lo == hi else f"{lo}–{hi}"
+
+    text = f"Measured here: average pooling passes {span([100 * v for v in share], '{:.0f}')}% of its bound "
+    text += "1/√(HW) (" + ", ".join(f"{b:.3f} at {m}" for m, b in bounds.items())
+    text += "; real changes are partly coherent)" if max(share) < 0.95 else ")"
+    text += f"; max pooling of the same maps passes {span(times, '{:.1f}')}× as much as average pooling."
+    return text + (
+        " Both ratios divide by the map's whole change ‖ΔZ‖_F, on which scale max pooling also falls as the "
+        "map grows; step 3 shows the per-position scale, where it does not."
+    )
+
+
+def notice(i: int, rows: list[dict], pooling: list[dict] | None = None) -> str:
+    """Step ``i``'s "what to notice"; a finding in it is generated, never written by hand: from the cards'
+    paired differences (``rows``: ``zoo_table.comparison_rows()``) or from the pooling measurement the step
+    shows (``pooling``: ``lab.zoo_pooling`` rows)."""
     text = STEPS[i].notice
-    return text.replace("{finding}", finding(rows)) if "{finding}" in text else text
+    if "{finding}" in text:
+        text = text.replace("{finding}", finding(rows))
+    return text.replace("{pooling}", pooling_finding(pooling)) if "{pooling}" in text else text
 
 
 def step_index(step: int) -> int:
@@ -117,7 +144,7 @@ def step_index(step: int) -> int:
     return int(step) - 1
 
 
-def export_html(figures: dict[int, list[go.Figure]], notes: dict[int, str] | None = None, rows=()) -> str:
+def export_html(figures: dict[int, list[go.Figure]], notes: dict[int, str] | None = None, rows=(), pooling=None) -> str:
     """The whole lesson as one self-contained HTML page: every step's text, its figures (interactive,
     plotly.js inlined once, so it works offline) and an optional note per step (e.g. what was computed)."""
     parts = [
@@ -134,7 +161,7 @@ def export_html(figures: dict[int, list[go.Figure]], notes: dict[int, str] | Non
         parts.append(f"<h2>{i + 1}. {html.escape(step.title)}</h2><p>{html.escape(step.text)}</p>")
         for fig in figures.get(i, []):
             parts.append(pio.to_html(fig, full_html=False, include_plotlyjs=False))
-        parts.append(f"<p class='notice'><b>What to notice:</b> {html.escape(notice(i, list(rows)))}</p>")
+        parts.append(f"<p class='notice'><b>What to notice:</b> {html.escape(notice(i, list(rows), pooling))}</p>")
         if notes and notes.get(i):
             parts.append(f"<p class='note'>{html.escape(notes[i])}</p>")
     parts.append("</body></html>")

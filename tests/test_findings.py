@@ -154,3 +154,17 @@ def test_card_metrics_table_says_attack_arithmetic_and_data_once():
     assert m["table"]["attack"] == {"clean": "none", "pgd20": "eps=0.03137, steps=20"}
     assert m["table"]["arithmetic"] == {"clean": "not recorded", "pgd20": "bf16 autocast"}
     assert zoo_table.card_metrics({"metrics": {}}) is None
+
+
+def test_lesson_pooling_notice_is_written_from_the_measurement_it_sits_under():
+    pts = [
+        {"H": 4, "W": 4, "bound_avg": 0.25, "ratio_avg": 0.127, "ratio_max": 0.576},
+        {"H": 8, "W": 8, "bound_avg": 0.125, "ratio_avg": 0.062, "ratio_max": 0.254},
+    ]
+    text = lesson.notice(3, [], pts)
+    assert "passes 50–51% of its bound 1/√(HW) (0.250 at 4×4, 0.125 at 8×8; real changes are partly" in text
+    assert "4.1–4.5× as much" in text and "‖ΔZ‖_F" in text  # the normalisation is said with the number
+    pts[1]["ratio_avg"] = 0.125  # a spatially uniform change: the bound is met, no "partly coherent"
+    changed = lesson.notice(3, [], pts)
+    assert changed != text and "51–100%" in changed and "partly coherent" not in changed
+    assert "%" not in lesson.notice(3, [])  # without a measurement: what to look for, no numbers

@@ -409,12 +409,12 @@ def lesson_html(trio: list[str], i: int) -> str:
     names = labels(trio)
     r4 = attack_results((trio[0],), f"sample:{i}", lesson.attack_settings(4.0), _x=x, _y=y)[trio[0]]
     r8 = attack_results((trio[0],), f"sample:{i}", lesson.attack_settings(8.0), _x=x, _y=y)[trio[0]]
-    rows = comparison_rows()
+    rows, points = comparison_rows(), pooling(trio, 16, 8.0)
     figures = {
         0: [viz.topk_bars(r4["p_clean"], r4["p_adv"], true_label=int(y[0]))],
         1: [viz.energy_profile({trio[0]: r8["energy"]}, labels=names)],
         2: [viz.synthetic_pooling(synthetic_rows("noise"), synthetic_point(8, "noise"))],
-        3: [viz.pooling_vs_bound(pooling(trio, 16, 8.0), names)],
+        3: [viz.pooling_vs_bound(points, names)],
         4: [viz.paired_differences(rows)] if rows else [],
         5: [viz.cost_bars(cost_rows(trio))],
     }
@@ -425,7 +425,7 @@ def lesson_html(trio: list[str], i: int) -> str:
         4: "From the model cards.",
         5: "From the model cards.",
     }
-    return lesson.export_html(figures, notes, rows)
+    return lesson.export_html(figures, notes, rows, points)
 
 
 def correct_marks(names: tuple, ids: tuple) -> dict[int, str]:
