@@ -37,7 +37,7 @@ x, y = xs[i : i + 1].float() / 255, ys[i : i + 1]
 
 st.header(f"{k}. {step.title}")
 st.markdown(step.text)
-points = None  # step 4's pooling measurement: its "what to notice" is written from it
+points = cost = None  # what steps 4 and 6 measure or read: their "what to notice" is written from it
 with ui.user_errors():
     if k == 1:
         eps = st.slider("ε (L∞, ×1/255)", 0.0, 16.0, key="lesson_eps", step=0.5)
@@ -85,7 +85,7 @@ with ui.user_errors():
             st.info("The cards hold no enlarged/baseline pairs measured on the same images.")
         st.caption("From the model cards (`python -m rcm_demo.evaluate`): paired on the same test images.")
     else:
-        ui.chart(viz.cost_bars(ui.cost_rows(trio)), "lesson_cost", big=present)
+        ui.chart(viz.cost_bars(cost := ui.cost_rows(trio)), "lesson_cost", big=present)
         st.caption("Parameters and multiply-adds from the model cards.")
         if ui.on_demand("Measure the time per image on this machine", "lesson_lat", (tuple(trio), ui.device())):
             lat = ui.latency(tuple(trio))
@@ -94,7 +94,7 @@ with ui.user_errors():
                 hide_index=True,
             )
             st.caption(f"Live on {ui.device()}: interleaved rounds of one forward pass; indicative.")
-st.info(f"**What to notice.** {lesson.notice(k - 1, ui.comparison_rows(), points)}")
+st.info(f"**What to notice.** {lesson.notice(k - 1, ui.comparison_rows(), points, cost)}")
 ui.page_link(step.page, f"Explore further: {step.page_label}")
 ui.write_url(STATE)
 

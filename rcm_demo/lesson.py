@@ -89,8 +89,7 @@ STEPS = (
         "What it costs",
         "Both fixes add no parameters: they change where the network computes, not what it learns. They do "
         "change how much it computes, because every later layer runs on a larger map.",
-        "Parameters are equal; multiply-adds grow about 3.2× (strides 1122) and 4× (upsampling ×2), and so "
-        "does the time per image.",
+        "{cost}",  # filled in from the cards' parameters and multiply-adds by notice() (cost_finding)
         "pages/4_Robustness_curves.py",
         "Robustness curves",
     ),
@@ -127,14 +126,30 @@ def pooling_finding(points: list[dict] | None) -> str:
     )
 
 
-def notice(i: int, rows: list[dict], pooling: list[dict] | None = None) -> str:
+def cost_finding(cost: list[dict] | None) -> str:
+    """Step 6's "what to notice", from the cards' counts of the models it shows (``label``, ``params``,
+    ``macs``; the first is the baseline)."""
+    if not cost:
+        return "Compare the parameters and the multiply-adds of the baseline and its twins."
+    base, rest = cost[0], cost[1:]
+    same = all(c["params"] == base["params"] for c in rest)
+    text = f"Parameters are {'equal' if same else 'not all equal'} ({base['params']:,} in {base['label']})"
+    if rest:
+        text += "; multiply-adds per image: " + ", ".join(
+            f"{c['macs'] / base['macs']:.1f}× in {c['label']}" for c in rest
+        )
+    return text + ". Every later layer runs on the larger map; the button below measures the time it costs here."
+
+
+def notice(i: int, rows: list[dict], pooling: list[dict] | None = None, cost: list[dict] | None = None) -> str:
     """Step ``i``'s "what to notice"; a finding in it is generated, never written by hand: from the cards'
     paired differences (``rows``: ``zoo_table.comparison_rows()``) or from the pooling measurement the step
     shows (``pooling``: ``lab.zoo_pooling`` rows)."""
     text = STEPS[i].notice
     if "{finding}" in text:
         text = text.replace("{finding}", finding(rows))
-    return text.replace("{pooling}", pooling_finding(pooling)) if "{pooling}" in text else text
+    text = text.replace("{pooling}", pooling_finding(pooling)) if "{pooling}" in text else text
+    return text.replace("{cost}", cost_finding(cost)) if "{cost}" in text else text
 
 
 def step_index(step: int) -> int:
@@ -144,7 +159,7 @@ def step_index(step: int) -> int:
     return int(step) - 1
 
 
-def export_html(figures: dict[int, list[go.Figure]], notes: dict[int, str] | None = None, rows=(), pooling=None) -> str:
+def export_html(figures: dict[int, list[go.Figure]], notes=None, rows=(), pooling=None, cost=None) -> str:
     """The whole lesson as one self-contained HTML page: every step's text, its figures (interactive,
     plotly.js inlined once, so it works offline) and an optional note per step (e.g. what was computed)."""
     parts = [
@@ -161,7 +176,8 @@ def export_html(figures: dict[int, list[go.Figure]], notes: dict[int, str] | Non
         parts.append(f"<h2>{i + 1}. {html.escape(step.title)}</h2><p>{html.escape(step.text)}</p>")
         for fig in figures.get(i, []):
             parts.append(pio.to_html(fig, full_html=False, include_plotlyjs=False))
-        parts.append(f"<p class='notice'><b>What to notice:</b> {html.escape(notice(i, list(rows), pooling))}</p>")
+        what = notice(i, list(rows), pooling, cost)
+        parts.append(f"<p class='notice'><b>What to notice:</b> {html.escape(what)}</p>")
         if notes and notes.get(i):
             parts.append(f"<p class='note'>{html.escape(notes[i])}</p>")
     parts.append("</body></html>")

@@ -168,3 +168,17 @@ def test_lesson_pooling_notice_is_written_from_the_measurement_it_sits_under():
     changed = lesson.notice(3, [], pts)
     assert changed != text and "51–100%" in changed and "partly coherent" not in changed
     assert "%" not in lesson.notice(3, [])  # without a measurement: what to look for, no numbers
+
+
+def test_lesson_cost_notice_is_written_from_the_cards_counts():
+    cost = [
+        {"label": "4×4 baseline", "params": 701466, "macs": 35e6},
+        {"label": "8×8 strides 1122", "params": 701466, "macs": 110.5e6},
+        {"label": "8×8 upsample ×2", "params": 701466, "macs": 140.2e6},
+    ]
+    text = lesson.notice(5, [], cost=cost)
+    assert "Parameters are equal (701,466 in 4×4 baseline)" in text
+    assert "3.2× in 8×8 strides 1122, 4.0× in 8×8 upsample ×2" in text
+    cost[1]["params"] += 1
+    assert "not all equal" in lesson.notice(5, [], cost=cost)
+    assert "×" not in lesson.notice(5, [])

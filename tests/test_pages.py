@@ -376,6 +376,8 @@ def test_lesson_walks_every_step_with_an_interaction_each():
         assert any("What to notice" in i.value for i in at.info)
         if k == 4:  # written from the pooling measurement drawn above it
             assert any("Measured here: average pooling passes" in i.value for i in at.info)
+        if k == 6:  # written from the cards' counts of the models drawn above it
+            assert any("multiply-adds per image" in i.value for i in at.info)
         # The tiny test zoo has no evaluated cards: step 5 then says so instead of drawing.
         no_cards = k == 5 and any("cards hold no enlarged" in i.value for i in at.info)
         assert at.get("plotly_chart") or svg_images(at) or at.get("html") or no_cards, f"step {k} shows no figure"
@@ -402,7 +404,7 @@ def test_lesson_step_and_presentation_come_from_the_link_and_export_is_self_cont
 
     html = ui.lesson_html(zoo.list_checkpoints()[:3], 0)
     assert all(s.title in html for s in lesson.STEPS) and "Plotly.newPlot" in html and "<script src=" not in html
-    assert "Measured here: average pooling passes" in html
+    assert "Measured here: average pooling passes" in html and "multiply-adds per image" in html
 
 
 def test_surprise_me_picks_an_image_the_models_disagree_on(monkeypatch):

@@ -416,7 +416,7 @@ def lesson_html(trio: list[str], i: int) -> str:
         2: [viz.synthetic_pooling(synthetic_rows("noise"), synthetic_point(8, "noise"))],
         3: [viz.pooling_vs_bound(points, names)],
         4: [viz.paired_differences(rows)] if rows else [],
-        5: [viz.cost_bars(cost_rows(trio))],
+        5: [viz.cost_bars(cost := cost_rows(trio))],
     }
     notes = {
         0: f"PGD-10 at 4/255 on bundled image #{i}, {names[trio[0]]}.",
@@ -425,7 +425,7 @@ def lesson_html(trio: list[str], i: int) -> str:
         4: "From the model cards.",
         5: "From the model cards.",
     }
-    return lesson.export_html(figures, notes, rows, points)
+    return lesson.export_html(figures, notes, rows, points, cost)
 
 
 def correct_marks(names: tuple, ids: tuple) -> dict[int, str]:
