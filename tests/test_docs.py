@@ -73,8 +73,11 @@ def test_readme_is_a_front_page():
 
 def test_readme_zoo_section_is_what_the_cards_say():
     text = (ROOT / "README.md").read_text()
-    assert evaluate.readme_section(text, "zoo") == evaluate.results_table(), (
+    assert evaluate.readme_section(text, "zoo") == evaluate.readme_zoo(), (
         "the README's zoo section differs from the cards: run python -m rcm_demo.evaluate --readme"
+    )
+    assert (ROOT / "docs" / "zoo.md").read_text() == evaluate.zoo_doc(), (
+        "docs/zoo.md differs from the cards: run python -m rcm_demo.evaluate --readme"
     )
 
 
@@ -83,9 +86,10 @@ def test_readme_writer_replaces_only_its_sections(tmp_path):
     p = tmp_path / "R.md"
     p.write_text(f"intro\n{begin}\nstale table\n{end}\n{evaluate.MARKS['pooling'][0]}\nkept\n"
                  f"{evaluate.MARKS['pooling'][1]}\noutro\n")  # fmt: skip
-    evaluate.write_readme(p)
+    evaluate.write_readme(p, doc=tmp_path / "zoo.md")
     text = p.read_text()
     assert "stale table" not in text and "kept" in text and text.startswith("intro") and text.endswith("outro\n")
-    assert evaluate.readme_section(text, "zoo") == evaluate.results_table()
+    assert evaluate.readme_section(text, "zoo") == evaluate.readme_zoo()
+    assert (tmp_path / "zoo.md").read_text() == evaluate.zoo_doc()
     with pytest.raises(ValueError, match="markers"):
         evaluate.readme_section("no markers here", "zoo")
