@@ -79,12 +79,14 @@ def _card(name: str, stamp: tuple) -> dict:
 
 def label(name: str) -> str:
     """Short human name of a checkpoint, from the cards (with its budget while the zoo mixes budgets)."""
-    return _label(name, _dir_stamp())
+    known = _labels(_dir_stamp())
+    return known[name] if name in known else zoo.display_label(name)  # unknown: its CheckpointError
 
 
-@st.cache_data(show_spinner=False)
-def _label(name: str, stamp: tuple) -> str:
-    return zoo.display_label(name)
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _labels(stamp: tuple) -> dict[str, str]:
+    # Every label at once: one read of the cards per change of the directory, not one per name.
+    return zoo.display_labels(checkpoints())
 
 
 def labels(names) -> dict[str, str]:
