@@ -69,10 +69,11 @@ LITE_PLAN = (
     # PreActResNet18 1.5 / 4.1 min, VGG16-BN 0.8 / 10.3 min, AlexNet 0.2 / 1.6 min.
     Planned("1222", 1, "avg", "at", arch="preactresnet18"),
     Planned("1122", 1, "avg", "at", arch="preactresnet18"),
-    Planned("2222", 1, "avg", "at", arch="alexnet"),
-    Planned("1122", 1, "avg", "at", arch="alexnet"),
     Planned("22222", 1, "avg", "at", arch="vgg16_bn"),
     Planned("11222", 1, "avg", "at", arch="vgg16_bn"),
+    # Last: with this recipe AlexNet (no BatchNorm) stays at chance for its first epochs (docs/training.md).
+    Planned("2222", 1, "avg", "at", arch="alexnet"),
+    Planned("1122", 1, "avg", "at", arch="alexnet"),
 )
 
 
