@@ -138,7 +138,7 @@ def cost_finding(cost: list[dict] | None) -> str:
         text += "; multiply-adds per image: " + ", ".join(
             f"{c['macs'] / base['macs']:.1f}× in {c['label']}" for c in rest
         )
-    return text + ". Every later layer runs on the larger map; the button below measures the time it costs here."
+    return text + ". Every later layer runs on the larger map; the time that costs is measured on request, here."
 
 
 def notice(i: int, rows: list[dict], pooling: list[dict] | None = None, cost: list[dict] | None = None) -> str:
