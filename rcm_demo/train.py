@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
+from torch import nn
 
 from .attacks import arithmetic, autocast_for, cpu_fast_bf16, cpu_nhwc, fgsm, fgsm_rs, nfgsm, pgd, trades_adv
 from .data import fixed_subset, load_cifar10
@@ -55,6 +56,7 @@ class TrainConfig:
     at_steps: int = 10  # PGD steps in the inner maximisation (at_method "pgd" and TRADES only)
     at_alpha: float = 0.0  # attack step size; 0 = the method's own: eps (nfgsm), 1.25·eps (fgsm-rs), 2/255
     trades_beta: float = 6.0
+    init: str = "default"  # "default" (PyTorch's, as the reference) or "kaiming" (He normal; nets without BN)
     seed: int = 0
     data_dir: str = ""  # ImageFolder with train/ and test/ (e.g. ../shared/data/cifar10-jpeg)
     data_root: str = ""  # torchvision CIFAR-10 root (with --download when online)
@@ -83,6 +85,8 @@ class TrainConfig:
             self.at_alpha = {"nfgsm": self.eps, "fgsm-rs": 1.25 * self.eps}.get(self.at_method, 2 / 255)
         if self.recipe == "at" and self.at_method != "pgd":
             self.at_steps = 1
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {list(INITS)}, got {self.init!r}")
 
     @property
     def spec(self) -> ModelSpec:
@@ -121,6 +125,21 @@ def parse_args(argv=None) -> TrainConfig:
 
 
 # ----------------------------------------------------------------------------- helpers
+def kaiming_init(model: nn.Module) -> nn.Module:
+    """He-normal weights (fan-in, ReLU gain) and zero biases for every convolution and linear layer: keeps the
+    activations' scale through a network without BatchNorm, where PyTorch's default shrinks it layer by layer
+    (AlexNet's logits then hardly differ between images at init: ``bench/init_signal.py``)."""
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return model
+
+
+INITS = {"default": lambda m: m, "kaiming": kaiming_init}
+
+
 def augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     """Random crop (zero padding 4) and horizontal flip of a uint8 batch, vectorised."""
     n = x.shape[0]
@@ -299,7 +318,7 @@ def train(cfg: TrainConfig, argv=None) -> dict:
     y_held = test_set.y[held].to(device)
 
     torch.manual_seed(cfg.seed)  # parameter initialisation, identical on every rank
-    model = spec.build().to(device, memory_format=memfmt)
+    model = INITS[cfg.init](spec.build()).to(device, memory_format=memfmt)
     decay = [p for n, p in model.named_parameters() if p.dim() > 1]
     no_decay = [p for n, p in model.named_parameters() if p.dim() <= 1]
     opt = torch.optim.SGD(

@@ -206,7 +206,13 @@ def budget_text(meta: dict) -> str:
         eps = cfg.get("eps")
         how = "TRADES" if meta["recipe"] == "trades" else f"{at_method_name(cfg)} AT"
         how += f" at {eps * 255:g}/255" if eps else ""
-    return f"width {meta['spec']['width']}, {how}, {epochs} epoch{'s' if epochs != 1 else ''}"
+    text = f"width {meta['spec']['width']}, {how}, {epochs} epoch{'s' if epochs != 1 else ''}"
+    if cfg.get("lr"):
+        text += f", {SCHEDULES.get(cfg.get('schedule'), cfg.get('schedule', '?'))} to {cfg['lr']:g}"
+    return text + (", He-normal init" if cfg.get("init", "default") == "kaiming" else "")
+
+
+SCHEDULES = {"onecycle": "one-cycle", "cosine": "cosine", "multistep": "multistep"}
 
 
 def main_pair(rows: list[dict]) -> list[dict]:

@@ -308,8 +308,38 @@ def test_the_lite_plan_covers_the_papers_four_networks_with_one_budget():
 
     plan = zoo_plan.LITE_PLAN
     assert {p.arch for p in plan} == set(ARCHS) and len({p.name for p in plan}) == len(plan)
-    cfgs = [train.parse_args(p.train_args("", 0)) for p in plan]
-    assert {(c.epochs, c.lr, c.schedule, c.batch_size, c.width, c.at_method) for c in cfgs} == {
-        (15, 0.2, "onecycle", 128, 16, "nfgsm")
-    }
+    by_arch: dict[str, set] = {}
+    for p in plan:
+        c = train.parse_args(p.train_args("", 0))
+        by_arch.setdefault(p.arch, set()).add((c.epochs, c.lr, c.schedule, c.batch_size, c.width, c.at_method, c.init))
+    tier = {(15, 0.2, "onecycle", 128, 16, "nfgsm", "default")}
+    assert by_arch["resnet18"] == by_arch["preactresnet18"] == by_arch["vgg16_bn"] == tier
+    # AlexNet (no BatchNorm) has the measured exception, one for both of its models so they pair.
+    assert by_arch["alexnet"] == {(15, 0.05, "onecycle", 128, 16, "nfgsm", "kaiming")}
     assert {p.seed for p in plan if p.arch == "resnet18" and p.strides in ("1222", "1122")} == {0, 1, 2}
+
+
+def test_kaiming_init_keeps_alexnets_signal_and_cards_without_init_read_as_default(tmp_path):
+    from rcm_demo import zoo_plan
+
+    x = torch.rand(64, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    spread = {}
+    for init in train.INITS:
+        torch.manual_seed(0)
+        model = train.INITS[init](zoo.ModelSpec(arch="alexnet", width=8).build()).eval()
+        with torch.no_grad():
+            spread[init] = model(x).std(0).mean().item()
+    assert spread["kaiming"] > 20 * spread["default"]  # the default init flattens the logits (bench/init_signal.py)
+    with pytest.raises(SystemExit):
+        train.parse_args(["--init", "orthogonal"])
+    # A card written before the knob existed was trained with the default: same budget, still as planned.
+    planned = [zoo_plan.Planned(s, 1, "avg", "at") for s in ("1222", "1122")]
+    cfg = train.parse_args(planned[0].train_args("", 0)).card_config()
+    old_cfg = {k: v for k, v in cfg.items() if k != "init"}
+    old, new = (
+        zoo.save_checkpoint(p.spec.build(), p.spec, "at", {"command": "t", "seed": 0, "config": c}, tmp_path)
+        for p, c in zip(planned, (old_cfg, {**cfg, "strides": "1122"}))
+    )
+    assert zoo.training_budget(old) == zoo.training_budget(new)
+    assert zoo.comparisons(directory=tmp_path) == [(new.name, old.name)]
+    assert zoo_plan.trained_as_planned(planned[0], tmp_path)

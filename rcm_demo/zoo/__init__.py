@@ -202,15 +202,17 @@ def default_checkpoints(k: int = 3, device=None, directory: Path | None = None) 
 # knobs, the seed and where things were read or written).
 BUDGET_KEYS = (
     "epochs", "batch_size", "lr", "schedule", "momentum", "nesterov", "weight_decay", "eps",
-    "at_method", "at_noise", "at_steps", "at_alpha", "trades_beta", "max_train_images",
+    "at_method", "at_noise", "at_steps", "at_alpha", "trades_beta", "max_train_images", "init",
 )  # fmt: skip
+# Settings added after cards were written: a card without one was trained with this value.
+LATER_DEFAULTS = {"init": "default"}
 
 
 def training_budget(ck: Checkpoint) -> tuple:
     """The card's training settings that a fair comparison holds fixed (None where the card lacks one)."""
     cfg = ck.meta.get("train", {}).get("config", {})
     epochs = cfg.get("epochs", ck.meta.get("train", {}).get("epochs"))
-    return (epochs, *(cfg.get(k) for k in BUDGET_KEYS[1:]))
+    return (epochs, *(cfg.get(k, LATER_DEFAULTS.get(k)) for k in BUDGET_KEYS[1:]))
 
 
 AT_METHODS = {"nfgsm": "N-FGSM", "fgsm-rs": "FGSM-RS"}  # train --at-method -> its name ("pgd": PGD-<steps>)
