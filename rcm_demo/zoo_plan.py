@@ -50,7 +50,7 @@ class Planned:
         return EVAL_STD if self.recipe == "std" else EVAL_AT
 
 
-ALEXNET = (("lr", 0.05), ("init", "kaiming"))
+ALEXNET = (("init", "kaiming"),)
 
 # In the order they are worth having: the lab's main pair first, its x2 twin, the max-pooling pair that
 # shows the claim's other half, the standard-training trio, the seeds of the main pair, then the other networks.
@@ -75,7 +75,7 @@ LITE_PLAN = (
     Planned("22222", 1, "avg", "at", arch="vgg16_bn"),
     Planned("11222", 1, "avg", "at", arch="vgg16_bn"),
     # AlexNet has no BatchNorm: with PyTorch's default initialisation it stays at chance under this recipe, so
-    # it gets He-normal initialisation and a peak learning rate of 0.05 (the measured sweep: docs/training.md).
+    # it gets He-normal initialisation, the tier's recipe otherwise (the measured sweep: docs/training.md).
     Planned("2222", 1, "avg", "at", arch="alexnet", overrides=ALEXNET),
     Planned("1122", 1, "avg", "at", arch="alexnet", overrides=ALEXNET),
 )
