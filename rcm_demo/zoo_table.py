@@ -385,6 +385,16 @@ def architectures_finding(rows: list[dict]) -> str:
                 by_verdict.setdefault(verdict(r["lo"], r["hi"]).split(" (")[0], []).append(a["title"])
         label = "Clean accuracy" if m == "clean" else CARD_METRICS[m]
         text += f" {label}: " + "; ".join(f"{v} for {_names(t)}" for v, t in by_verdict.items()) + "."
+    mixed = [
+        a["title"] for a in have
+        if len({verdict(r["lo"], r["hi"]) for m, r in a["metrics"].items() if m != "clean"}) > 1
+    ]  # fmt: skip
+    if mixed:
+        text += (
+            f" The robust verdicts of {_names(mixed)} disagree between attacks: each interval holds 95% on its "
+            "own, so with several attacks per network a lone resolved difference among unresolved ones can be "
+            "chance."
+        )
     missing = [a["title"] for a in archs if not a["metrics"]]
     if missing:
         text += f" Not in the zoo yet: {_names(missing)}."

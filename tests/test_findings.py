@@ -122,6 +122,7 @@ def test_four_networks_side_by_side_follow_the_cards(tmp_path):
     assert "2 of the paper's 4 networks have" in text and "(ResNet18 and AlexNet)" in text
     assert "PGD-20: gain for ResNet18; loss for AlexNet." in text
     assert "Not in the zoo yet: PreActResNet18 and VGG16-BN." in text
+    assert "disagree between attacks" not in text  # one robust metric per network here: nothing to disagree
     readme = evaluate.results_table(tmp_path)
     assert zoo_table.architectures_markdown(rows) in readme and text in readme
 
@@ -182,3 +183,13 @@ def test_lesson_cost_notice_is_written_from_the_cards_counts():
     cost[1]["params"] += 1
     assert "not all equal" in lesson.notice(5, [], cost=cost)
     assert "×" not in lesson.notice(5, [])
+
+
+def test_four_network_finding_warns_when_one_networks_attacks_disagree(tmp_path):
+    _zoo(tmp_path, gain_robust=0.25)
+    for name in zoo.list_checkpoints(tmp_path):  # CW-30 the same on both models: unlike PGD-20's gain
+        ck = zoo.get_checkpoint(name, tmp_path)
+        ck.meta["metrics"]["cw30"] = _metric(torch.arange(N) % 2 == 0)
+        zoo.write_card(ck.card, ck.meta)
+    text = zoo_table.architectures_finding(zoo_table.comparison_rows(directory=tmp_path))
+    assert "The robust verdicts of ResNet18 disagree between attacks" in text
