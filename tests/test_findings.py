@@ -97,6 +97,10 @@ def test_labels_name_the_budget_while_the_zoo_mixes_budgets(tmp_path):
     _save(tmp_path, "1222", 0, 0.6, 0.35, g)
     name = "resnet18w2_s1222_x1_avg.at"
     assert zoo.display_label(name, tmp_path) == zoo.get_checkpoint(name, tmp_path).label  # one budget: no tag
+    alex = ModelSpec(arch="alexnet", width=2)  # another network with its own budget tags neither
+    zoo.save_checkpoint(alex.build(), alex, "at", {"command": "t", "config": {**CFG, "init": "kaiming"}}, tmp_path)
+    assert zoo.display_label(name, tmp_path) == zoo.get_checkpoint(name, tmp_path).label
+    assert zoo.display_label("alexnetw2_s2222_x1_avg.at", tmp_path).endswith(" · alexnet")
     spec = ModelSpec(width=2, strides="1122")
     cfg = {**CFG, "epochs": 3, "at_method": "pgd", "at_steps": 3}
     zoo.save_checkpoint(spec.build().eval(), spec, "at", {"command": "t", "config": cfg}, tmp_path)

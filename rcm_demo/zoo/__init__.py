@@ -234,16 +234,17 @@ def budget_tag(meta: dict) -> str:
 
 def display_labels(names=None, directory: Path | None = None) -> dict[str, str]:
     """``Checkpoint.label`` of each checkpoint, plus its training budget while the zoo holds checkpoints of
-    the same tier and recipe trained with different budgets (so side-by-side views never hide that they
+    the same tier, recipe and architecture trained with different budgets (so side-by-side views never hide that they
     differ). Reads every card once, whatever the number of names."""
     cks = {n: get_checkpoint(n, directory) for n in list_checkpoints(directory)}
     budgets: dict[tuple, set] = {}
+    # Per architecture: models of one network are what a view compares; another network says so in its label.
     for c in cks.values():
-        budgets.setdefault((c.tier, c.recipe), set()).add(training_budget(c))
+        budgets.setdefault((c.tier, c.recipe, c.spec.arch), set()).add(training_budget(c))
     out = {}
     for n in cks if names is None else names:
         ck = cks.get(n) or get_checkpoint(n, directory)  # an unknown name raises CheckpointError here
-        mixed = len(budgets.get((ck.tier, ck.recipe), ())) > 1
+        mixed = len(budgets.get((ck.tier, ck.recipe, ck.spec.arch), ())) > 1
         out[n] = ck.label + (f" · {budget_tag(ck.meta)}" if mixed else "")
     return out
 
