@@ -275,9 +275,21 @@ def finding(rows: list[dict]) -> str:
     elif losses:
         text += f" Here the enlarged map costs robustness under {_names(losses)}."
     elif robust:
-        text += " Its robust differences are not resolved at this size: the intervals contain 0."
+        text += " Its robust differences are not resolved: the intervals contain 0."
     if len(seeds) < 2:
         text += " One seed only: the interval covers the sampling of test images, not seed-to-seed variation."
+    elif robust:  # the mean's interval holds the seed spread; say also what each seed shows on its own
+        per = [r for r in main if not r.get("seed_mean") and r["metric"] != "clean"]
+        counts = {
+            m["metric_label"]: sum(r["lo"] > 0 for r in per if r["metric"] == m["metric"]) for m in robust
+        }  # fmt: skip
+        text += " Each seed on its own, interval above 0: " + ", ".join(
+            f"{label} in {k} of {len(seeds)}" for label, k in counts.items()
+        )
+        text += (
+            f". The mean's interval also holds the spread between seeds (Student's t with {len(seeds) - 1} "
+            f"degree{'s' if len(seeds) > 2 else ''} of freedom), which few seeds make wide."
+        )
     return text
 
 

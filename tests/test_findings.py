@@ -76,6 +76,7 @@ def test_seed_mean_interval_holds_seed_and_image_variation(tmp_path):
     assert "mean of 3 seeds" in mean["enlarged"] and "seed" not in mean["baseline"]
     text = zoo_table.finding(rows)
     assert "mean of seeds 0, 1, 2" in text and "One seed only" not in text
+    assert "Each seed on its own, interval above 0: PGD-20 in 0 of 3." in text and "2 degrees of freedom" in text
     table = zoo_table.comparisons_markdown(("clean", "pgd20"), tmp_path)
     assert len(table.splitlines()) == 2 + 4  # header, rule, three seeds and their mean
     resnet = zoo_table.architecture_rows(rows)[0]  # the four-network view shows the mean over seeds
