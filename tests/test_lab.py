@@ -1,4 +1,5 @@
 import json
+import re
 
 import torch
 
@@ -225,6 +226,10 @@ def test_static_svg_figures_carry_the_data():
     ]
     s = svg_of(viz.forest_svg(rows))
     assert "8×8 strides 1122 · AT − 4×4 (avg)" in s and "PGD-20" in s and "+4" in s
+    long = [{**r, "enlarged": r["enlarged"] + " · seed 1 · 15 ep N-FGSM · mean of 2 seeds" * 2} for r in rows]
+    s = svg_of(viz.forest_svg(long))
+    width = int(re.search(r'<svg xmlns="[^"]*" viewBox="0 0 (\d+) ', s).group(1))
+    assert width > 760 and s.count('text-anchor="end"') >= 1  # a long name widens the figure instead of being cut
     maps = {"m": {k: torch.rand(n, n) for k, n in (("layer2", 16), ("layer3", 8), ("layer4", 4))}}
     s = svg_of(viz.heatmaps_svg(maps))
     assert s.count("data:image/png;base64,") == 4 and "layer4 (4×4)" in s  # three maps and the colour bar

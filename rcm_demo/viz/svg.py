@@ -149,6 +149,11 @@ def scatter_svg(fig, width: int = 760, height: int = 360) -> str:
     return _frame(width, height, fig.layout.title.text or "", "".join(body), legend)
 
 
+def _forest_name(rows, pool, label) -> str:
+    base = next(r["baseline"] for r in rows if (r["pool"], r["enlarged"]) == (pool, label)).split(" ")[0]
+    return f"{label.replace(' · ' + pool, '')} − {base} ({pool})"
+
+
 def forest_svg(rows: list[dict], width: int = 760) -> str:
     """Paired differences (points) with their 95% intervals, one row per enlarged model and metric,
     grouped by pooling, a dashed line at 0."""
@@ -158,7 +163,10 @@ def forest_svg(rows: list[dict], width: int = 760) -> str:
     hi = max([100 * r["hi"] for r in rows] + [0.0])
     pad = (hi - lo) * 0.06 or 1.0
     lo, hi = lo - pad, hi + pad
-    ml, mr, row_h = 330, 20, 14 * max(len(metrics), 1) + 14
+    names = [_forest_name(rows, pool, label) for pool, label in groups]
+    # The left margin fits the longest row name (about 6.6 px per character at 12 px), the plot keeps 400 px.
+    ml, mr, row_h = max(330, int(6.6 * max(map(len, names), default=0)) + 20), 20, 14 * max(len(metrics), 1) + 14
+    width = max(width, ml + mr + 400)
     height = 40 + row_h * len(groups) + 40
     pw = width - ml - mr
 
@@ -179,8 +187,7 @@ def forest_svg(rows: list[dict], width: int = 760) -> str:
     keyed = {(r["pool"], r["enlarged"], r["metric_label"]): r for r in rows}
     for g, (pool, label) in enumerate(groups):
         top = 36 + g * row_h
-        base = next(r["baseline"] for r in rows if (r["pool"], r["enlarged"]) == (pool, label)).split(" ")[0]
-        name = f"{label.replace(' · ' + pool, '')} − {base} ({pool})"
+        name = names[g]
         body.append(f'<text x="{ml - 10}" y="{top + row_h / 2}" font-size="12" text-anchor="end">{_esc(name)}</text>')
         if g:
             body.append(f'<line x1="10" x2="{width - mr}" y1="{top - 2}" y2="{top - 2}" stroke="#f0f2f6"/>')
