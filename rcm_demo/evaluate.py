@@ -261,6 +261,11 @@ FOUR = (
 )
 
 
+def _findings(rows) -> list[str]:
+    """The main pair's finding and the four networks side by side (README section and docs/zoo.md)."""
+    return [finding(rows), FOUR, architectures_markdown(rows), architectures_finding(rows)]
+
+
 def readme_zoo(directory=None) -> str:
     """The README's zoo section, generated from the cards and kept short (the README is a front page): the
     plan's state and budgets, the finding on the main pair, the four networks side by side, and where
@@ -269,10 +274,7 @@ def readme_zoo(directory=None) -> str:
     return "\n\n".join(
         [
             "\n".join(_budget_lines(list_checkpoints(directory), directory)),
-            finding(rows),
-            FOUR,
-            architectures_markdown(rows),
-            architectures_finding(rows),
+            *_findings(rows),
             "Every checkpoint with its metrics, and every enlarged/baseline pair with its paired differences: "
             "[docs/zoo.md](docs/zoo.md) (generated from the cards by the same command).",
         ]
@@ -297,17 +299,8 @@ def results_table(directory=None) -> str:
         h, w = ck.meta["pre_pool_hw"]
         cells = " | ".join(metric_cell(mets.get(k)) for k in ("clean", "pgd20", "cw30", "autoattack"))
         lines.append(f"| {labels[name]} | `{name}` | {h}×{w} | {ck.meta['macs'] / 1e6:.0f} | {cells} |")
-    rows = comparison_rows(directory=directory)
-    return "\n\n".join(
-        [
-            "\n".join(lines),
-            comparisons_markdown(directory=directory),
-            finding(rows),
-            FOUR,
-            architectures_markdown(rows),
-            architectures_finding(rows),
-        ]
-    )
+    rows = comparison_rows(directory=directory)  # once: the paired differences unpack every card's bits
+    return "\n\n".join(["\n".join(lines), comparisons_markdown(directory=directory, rows=rows), *_findings(rows)])
 
 
 def zoo_doc(directory=None) -> str:

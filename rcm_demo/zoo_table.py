@@ -293,9 +293,10 @@ def finding(rows: list[dict]) -> str:
     return text
 
 
-def comparisons_markdown(metrics=("clean", "pgd20", "cw30", "autoattack"), directory=None) -> str:
-    """Paired differences per pair (each seed, then the mean over seeds), in points with 95% intervals."""
-    rows = comparison_rows(metrics, directory)
+def comparisons_markdown(metrics=("clean", "pgd20", "cw30", "autoattack"), directory=None, rows=None) -> str:
+    """Paired differences per pair (each seed, then the mean over seeds), in points with 95% intervals;
+    ``rows``: ``comparison_rows`` already computed (else computed here)."""
+    rows = comparison_rows(metrics, directory) if rows is None else [r for r in rows if r["metric"] in metrics]
     lines = [
         "| enlarged | baseline | budget | MACs | " + " | ".join(f"Δ {CARD_METRICS[m]}" for m in metrics) + " |",
         "|---|---|---|---|" + "---|" * len(metrics),
