@@ -19,7 +19,6 @@ import os
 import platform
 import shlex
 import sys
-import time
 from dataclasses import asdict, dataclass, fields
 from fractions import Fraction
 from pathlib import Path
@@ -31,6 +30,7 @@ from torch import nn
 
 from .attacks import arithmetic, autocast_for, cpu_fast_bf16, cpu_nhwc, fgsm, fgsm_rs, nfgsm, pgd, trades_adv
 from .data import fixed_subset, load_cifar10
+from .progress import Progress, clock
 from .zoo import PRETRAINED_DIR, RECIPES, TIERS, ModelSpec, checkpoint_name, save_checkpoint
 
 
@@ -264,30 +264,6 @@ def heldout_accuracy(model, x, y, cfg) -> dict:
     return out
 
 
-class Progress:
-    """A light progress bar: images/s and running loss; one line per 10% when not on a terminal."""
-
-    def __init__(self, total, prefix, enabled=True):
-        self.total, self.prefix, self.enabled = total, prefix, enabled
-        self.t0, self.done, self.last_decile = time.time(), 0, -1
-        self.tty = sys.stderr.isatty()
-
-    def update(self, n, loss=None):
-        self.done += n
-        if not self.enabled:
-            return
-        rate = self.done / max(time.time() - self.t0, 1e-9)
-        frac = self.done / self.total
-        bar = "#" * int(20 * frac)
-        line = f"{self.prefix} [{bar:<20}] {self.done}/{self.total} {rate:,.0f} img/s"
-        line += f" loss {loss:.4f}" if loss is not None else ""
-        if self.tty:
-            print("\r" + line, end="" if self.done < self.total else "\n", file=sys.stderr, flush=True)
-        elif int(10 * frac) > self.last_decile:
-            self.last_decile = int(10 * frac)
-            print(line, file=sys.stderr, flush=True)
-
-
 # ----------------------------------------------------------------------------- main loop
 def train(cfg: TrainConfig, argv=None) -> dict:
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -354,8 +330,9 @@ def train(cfg: TrainConfig, argv=None) -> dict:
     steps_per_epoch = len(ys) // cfg.batch_size
     local_bs = cfg.batch_size // world
     total_steps = steps_per_epoch * cfg.epochs
+    run_clock = clock()  # leaves out time the process was stopped (kill -STOP while tests borrow the cores)
     for epoch in range(start_epoch, cfg.epochs):
-        t0 = time.time()
+        t0 = run_clock.now()
         g = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)  # same order on every rank
         perm = torch.randperm(len(ys), generator=g)
         bar = Progress(steps_per_epoch * cfg.batch_size, f"{name} epoch {epoch + 1}/{cfg.epochs}", rank == 0)
@@ -373,8 +350,9 @@ def train(cfg: TrainConfig, argv=None) -> dict:
         if distributed:  # BN running statistics are rank-local: make every rank hold rank 0's
             for b in model.buffers():
                 dist.broadcast(b, 0)
-        seconds += time.time() - t0
-        entry = {"epoch": epoch + 1, "loss": round(running, 4), "seconds": round(time.time() - t0, 1)}
+        took = run_clock.now() - t0
+        seconds += took
+        entry = {"epoch": epoch + 1, "loss": round(running, 4), "seconds": round(took, 1)}
         entry["arithmetic"] = arithmetic(device, cfg.precision)  # per epoch: a resumed run may change machine
         if rank == 0:
             entry.update({k: round(v, 4) for k, v in heldout_accuracy(model, x_held, y_held, cfg).items()})

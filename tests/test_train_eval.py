@@ -343,3 +343,37 @@ def test_kaiming_init_keeps_alexnets_signal_and_cards_without_init_read_as_defau
     assert zoo.training_budget(old) == zoo.training_budget(new)
     assert zoo.comparisons(directory=tmp_path) == [(new.name, old.name)]
     assert zoo_plan.trained_as_planned(planned[0], tmp_path)
+
+
+def test_run_clock_leaves_out_gaps_longer_than_its_threshold():
+    from rcm_demo.progress import RunClock
+
+    wall = iter([0.0, 0.5, 1.0, 11.0, 13.0, 14.0, 14.0]).__next__
+    c = RunClock(tick=0.5, gap=3.0, wall=wall, start=False)  # starts at 0.0
+    c.note()  # 0.5
+    c.note()  # 1.0
+    c.note()  # 11.0: a 10 s gap, of which one tick is sleep and 9.5 s a stop
+    assert c.paused == pytest.approx(9.5)
+    c.note()  # 13.0: a 2 s gap is under the threshold and counts as work
+    assert c.paused == pytest.approx(9.5)
+    assert c.now() == pytest.approx(14.0 - 9.5)
+
+
+def test_run_clock_does_not_count_a_sigstop():
+    """A child stopped for 4 of 8 wall seconds reports about 4 s; a plain wall clock would say 8."""
+    import signal
+    import time
+
+    code = (
+        "import time; from rcm_demo.progress import clock\n"
+        "c = clock(); t0 = c.now(); w0 = time.monotonic()\n"
+        "while time.monotonic() - w0 < 8: time.sleep(0.05)\n"
+        "print(c.now() - t0, flush=True)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    time.sleep(1.5)
+    child.send_signal(signal.SIGSTOP)
+    time.sleep(4)
+    child.send_signal(signal.SIGCONT)
+    out, _ = child.communicate(timeout=30)
+    assert 3.0 < float(out) < 5.5, out
