@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from rcm_demo import ui, viz, zoo_table
+from rcm_demo import control, ui, viz, zoo_table
 
 ui.page_header(
     "rcm-demo: feature-map size and adversarial robustness",
@@ -47,7 +47,10 @@ if names:
         ui.chart(viz.paired_differences(rows), "paired", light=viz.forest_svg(rows))
         st.caption(
             "Enlarged map minus its baseline, paired on the same test images, 95% intervals (from the cards; a "
-            "pair measured with several seeds also shows the mean over seeds). " + zoo_table.finding(rows)
+            "pair measured with several seeds also shows the mean over seeds). "
+            + zoo_table.finding(rows)
+            + " "
+            + control.control_finding(ui.pooling_contrast())
         )
         ui.four_networks(rows)
 else:

@@ -4,7 +4,7 @@ import html
 
 import streamlit as st
 
-from rcm_demo import ui, viz, zoo_table
+from rcm_demo import control, ui, viz, zoo_table
 
 ui.page_header(
     "Model zoo",
@@ -33,6 +33,7 @@ if rows:
         "several seeds also shows the mean over seeds, with an interval holding the seed-to-seed spread."
     )
     st.markdown(zoo_table.finding(rows))
+    st.markdown(control.control_finding(ui.pooling_contrast()))
     ui.four_networks(rows)
 
 name = ui.checkpoint_ui("zoo_card", "Card")

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
+from .control import control_finding
 from .lab import AttackSettings
 from .probe import SYNTHETIC_KINDS as SYNTHETIC  # noqa: F401  (the perturbation kinds of step 3)
 from .zoo_table import finding
@@ -80,7 +81,7 @@ STEPS = (
         "model can be compared with its 4×4 baseline on exactly the same images. Points are the differences, "
         "bars their 95% intervals.",
         "Read the intervals, not the points: where an interval contains 0 the zoo does not show a difference. "
-        "{finding}",  # filled in from the cards by notice() (zoo_table.finding)
+        "{finding} {control}",  # filled in from the cards by notice() (zoo_table.finding, control.control_finding)
         "pages/5_Model_zoo.py",
         "Model zoo",
     ),
@@ -141,13 +142,22 @@ def cost_finding(cost: list[dict] | None) -> str:
     return text + ". Every later layer runs on the larger map; the time that costs is measured on request, here."
 
 
-def notice(i: int, rows: list[dict], pooling: list[dict] | None = None, cost: list[dict] | None = None) -> str:
+def notice(
+    i: int,
+    rows: list[dict],
+    pooling: list[dict] | None = None,
+    cost: list[dict] | None = None,
+    contrast: list[dict] | None = None,
+) -> str:
     """Step ``i``'s "what to notice"; a finding in it is generated, never written by hand: from the cards'
-    paired differences (``rows``: ``zoo_table.comparison_rows()``) or from the pooling measurement the step
-    shows (``pooling``: ``lab.zoo_pooling`` rows)."""
+    paired differences (``rows``: ``zoo_table.comparison_rows()``; ``contrast``: the max-pooling control,
+    ``control.pooling_contrast()``) or from the pooling measurement the step shows (``pooling``:
+    ``lab.zoo_pooling`` rows)."""
     text = STEPS[i].notice
     if "{finding}" in text:
         text = text.replace("{finding}", finding(rows))
+    if "{control}" in text:
+        text = text.replace("{control}", control_finding(contrast or []))
     text = text.replace("{pooling}", pooling_finding(pooling)) if "{pooling}" in text else text
     return text.replace("{cost}", cost_finding(cost)) if "{cost}" in text else text
 
@@ -159,7 +169,9 @@ def step_index(step: int) -> int:
     return int(step) - 1
 
 
-def export_html(figures: dict[int, list[go.Figure]], notes=None, rows=(), pooling=None, cost=None) -> str:
+def export_html(
+    figures: dict[int, list[go.Figure]], notes=None, rows=(), pooling=None, cost=None, contrast=None
+) -> str:
     """The whole lesson as one self-contained HTML page: every step's text, its figures (interactive,
     plotly.js inlined once, so it works offline) and an optional note per step (e.g. what was computed)."""
     parts = [
@@ -176,7 +188,7 @@ def export_html(figures: dict[int, list[go.Figure]], notes=None, rows=(), poolin
         parts.append(f"<h2>{i + 1}. {html.escape(step.title)}</h2><p>{html.escape(step.text)}</p>")
         for fig in figures.get(i, []):
             parts.append(pio.to_html(fig, full_html=False, include_plotlyjs=False))
-        what = notice(i, list(rows), pooling, cost)
+        what = notice(i, list(rows), pooling, cost, contrast)
         parts.append(f"<p class='notice'><b>What to notice:</b> {html.escape(what)}</p>")
         if notes and notes.get(i):
             parts.append(f"<p class='note'>{html.escape(notes[i])}</p>")

@@ -241,7 +241,7 @@ def _fewer(r, n: int) -> str:
     return f" on {r['n']:,} images" if r["n"] != n else ""
 
 
-def _span(r) -> str:
+def span_text(r) -> str:
     return f"{100 * r['diff']:+.1f} points [{100 * r['lo']:+.1f}, {100 * r['hi']:+.1f}]"
 
 
@@ -254,7 +254,9 @@ def finding(rows: list[dict]) -> str:
     first = main[0]
     best = [r for r in main if r.get("seed_mean")] or [r for r in main if r["seed"] == first["seed"]]
     n = first["n"]
-    parts = [f"{r['metric_label']} {_span(r)}{_fewer(r, n)}, {verdict(r['lo'], r['hi']).split(' (')[0]}" for r in best]
+    parts = [
+        f"{r['metric_label']} {span_text(r)}{_fewer(r, n)}, {verdict(r['lo'], r['hi']).split(' (')[0]}" for r in best
+    ]
     across = f" (mean of seeds {', '.join(map(str, best[0]['seeds']))})" if best[0].get("seed_mean") else ""
     seeds = sorted({r["seed"] for r in main if not r.get("seed_mean")})
     text = (

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from rcm_demo import evaluate, lesson, metrics, zoo, zoo_table
+from rcm_demo import control, evaluate, lesson, metrics, zoo, zoo_table
 from rcm_demo.zoo import ModelSpec
 
 N = 400
@@ -19,8 +19,8 @@ def _metric(correct: torch.Tensor) -> dict:
             "subset_sha256": "same-images", "correct_bits": metrics.pack_bits(correct)}  # fmt: skip
 
 
-def _save(d, strides, seed, clean_p, robust_p, g, arch="resnet18"):
-    spec = ModelSpec(arch=arch, width=2, strides=strides)
+def _save(d, strides, seed, clean_p, robust_p, g, arch="resnet18", pool="avg"):
+    spec = ModelSpec(arch=arch, width=2, strides=strides, pool=pool)
     ck = zoo.save_checkpoint(
         spec.build().eval(), spec, "at", {"command": "t", "seed": seed, "epochs": 15, "config": CFG}, d, seed=seed
     )
@@ -198,3 +198,31 @@ def test_four_network_finding_warns_when_one_networks_attacks_disagree(tmp_path)
         zoo.write_card(ck.card, ck.meta)
     text = zoo_table.architectures_finding(zoo_table.comparison_rows(directory=tmp_path))
     assert "The robust verdicts of ResNet18 disagree between attacks" in text
+
+
+def _control_zoo(d, avg_gain: float, max_gain: float):
+    g = torch.Generator().manual_seed(1)
+    for pool, gain in (("avg", avg_gain), ("max", max_gain)):
+        _save(d, "1222", 0, 0.60, 0.35, g, pool=pool)
+        _save(d, "1122", 0, 0.62, 0.35 + gain, g, pool=pool)
+
+
+def test_max_pooling_control_is_paired_per_image_and_follows_the_cards(tmp_path, monkeypatch):
+    _control_zoo(tmp_path / "paper", avg_gain=0.25, max_gain=0.0)
+    _control_zoo(tmp_path / "against", avg_gain=0.0, max_gain=0.25)
+    rows = control.pooling_contrast(tmp_path / "paper")
+    assert [r["metric"] for r in rows] == ["clean", "pgd20"]
+    for r in rows:
+        assert r["diff"] == pytest.approx(r["avg"]["diff"] - r["max"]["diff"])
+        assert r["lo"] < r["diff"] < r["hi"]
+    paper = control.control_finding(rows)
+    against = control.control_finding(control.pooling_contrast(tmp_path / "against"))
+    assert "paired on 400 test images" in paper and "with max pooling the same 8×8 enlargement gives" in paper
+    assert "buys more with average pooling, as the paper predicts" in paper
+    assert "against the paper's prediction" in against and "as the paper predicts" not in against
+    # without a max-pooling twin at the same budget the text says so instead of a verdict
+    assert "does not yet show the paper's control" in control.control_finding(control.pooling_contrast(tmp_path / "x"))
+    # it reaches step 5 of the lesson and the README's zoo section
+    assert paper in lesson.notice(4, zoo_table.comparison_rows(directory=tmp_path / "paper"), contrast=rows)
+    monkeypatch.setattr(zoo, "PRETRAINED_DIR", tmp_path / "paper")
+    assert paper in evaluate.results_table(tmp_path / "paper")

@@ -10,7 +10,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from .. import lab, lesson, metrics, probe, viz, zoo, zoo_table
+from .. import control, lab, lesson, metrics, probe, viz, zoo, zoo_table
 from .. import worker as W
 from ..data import CLASSES, decode_image, fixed_subset, load_sample
 from ..zoo import CheckpointError, default_checkpoints, get_checkpoint, load_model, scan_checkpoints
@@ -400,6 +400,16 @@ def comparison_rows() -> list[dict]:
     return _comparison_rows(_dir_stamp())
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _pooling_contrast(stamp):
+    return control.pooling_contrast()
+
+
+def pooling_contrast() -> list[dict]:
+    """The max-pooling control from the cards (``control.pooling_contrast``; cached until a card changes)."""
+    return _pooling_contrast(_dir_stamp())
+
+
 def cost_rows(names) -> list[dict]:
     return [{"label": label(n), "macs": card(n)["macs"], "params": card(n)["params"]} for n in names]
 
@@ -427,7 +437,7 @@ def lesson_html(trio: list[str], i: int) -> str:
         4: "From the model cards.",
         5: "From the model cards.",
     }
-    return lesson.export_html(figures, notes, rows, points, cost)
+    return lesson.export_html(figures, notes, rows, points, cost, pooling_contrast())
 
 
 def correct_marks(names: tuple, ids: tuple) -> dict[int, str]:
