@@ -98,7 +98,7 @@ def control_finding(contrast: list[dict]) -> str:
         text += " The robust contrasts disagree in sign between attacks: no verdict."
     elif robust:
         text += (
-            " The robust contrasts are not resolved (their intervals contain 0): at this size the zoo cannot "
-            "tell the two poolings apart."
+            " The robust contrasts are not resolved (their intervals contain 0): at this size the zoo does not "
+            "show whether the larger map buys more robustness with average pooling than with max pooling."
         )
     return text
