@@ -49,6 +49,7 @@ from .zoo_table import (
     comparison_rows,
     comparisons_markdown,
     finding,
+    interval_text,
     metric_cell,
     verdict,
 )
@@ -372,7 +373,7 @@ def report(figure_path: str = "") -> str:
         lines.append(
             f"| {r['enlarged']} | {r['baseline']} | {r['tier']} | {params} | ×{r['mac_ratio']:.2f} | "
             f"{lat[r['a']]['median_ms']:.1f} vs {lat[r['b']]['median_ms']:.1f} | {r['metric_label']} | "
-            f"{100 * r['diff']:+.1f} [{100 * r['lo']:+.1f}, {100 * r['hi']:+.1f}] | {r['n']} | "
+            f"{interval_text(r)} | {r['n']} | "
             f"{verdict(r['lo'], r['hi'])} |"
         )
     if figure_path:

@@ -241,8 +241,19 @@ def _fewer(r, n: int) -> str:
     return f" on {r['n']:,} images" if r["n"] != n else ""
 
 
+def points_text(v: float) -> str:
+    """A difference in points to one decimal, or two where one would round a non-zero bound to ±0.0 (and
+    hide on which side of 0 an interval ends)."""
+    return f"{100 * v:+.1f}" if round(100 * v, 1) != 0 or v == 0 else f"{100 * v:+.2f}"
+
+
+def interval_text(r) -> str:
+    """'+0.6 [-0.2, +1.4]': a difference and its 95% interval, in points."""
+    return f"{points_text(r['diff'])} [{points_text(r['lo'])}, {points_text(r['hi'])}]"
+
+
 def span_text(r) -> str:
-    return f"{100 * r['diff']:+.1f} points [{100 * r['lo']:+.1f}, {100 * r['hi']:+.1f}]"
+    return f"{points_text(r['diff'])} points [{points_text(r['lo'])}, {points_text(r['hi'])}]"
 
 
 def finding(rows: list[dict]) -> str:
@@ -306,12 +317,7 @@ def comparisons_markdown(metrics=("clean", "pgd20", "cw30", "autoattack"), direc
     keyed = {(r["enlarged"], r["metric"]): r for r in rows}
     for label in dict.fromkeys(r["enlarged"] for r in rows):
         first = next(r for r in rows if r["enlarged"] == label)
-        cells = [
-            f"{100 * r['diff']:+.1f} [{100 * r['lo']:+.1f}, {100 * r['hi']:+.1f}] (n={r['n']})"
-            if (r := keyed.get((label, m)))
-            else "–"
-            for m in metrics
-        ]
+        cells = [f"{interval_text(r)} (n={r['n']})" if (r := keyed.get((label, m))) else "–" for m in metrics]
         lines.append(
             f"| {label} | {first['baseline']} | {first['budget']} | ×{first['mac_ratio']:.1f} | "
             + " | ".join(cells)
@@ -367,8 +373,7 @@ def architectures_markdown(rows: list[dict], metrics=("clean", "pgd20", "cw30", 
             lines.append(f"| {a['title']} | {a['strides']} | – | – | " + " | ".join(cells) + " |")
             continue
         cells = [
-            f"{100 * r['diff']:+.1f} [{100 * r['lo']:+.1f}, {100 * r['hi']:+.1f}]"
-            + (f" (n={r['n']:,})" if len(ns[m]) > 1 else "")
+            f"{interval_text(r)}" + (f" (n={r['n']:,})" if len(ns[m]) > 1 else "")
             if (r := a["metrics"].get(m))
             else "–"
             for m in metrics

@@ -226,3 +226,9 @@ def test_max_pooling_control_is_paired_per_image_and_follows_the_cards(tmp_path,
     assert paper in lesson.notice(4, zoo_table.comparison_rows(directory=tmp_path / "paper"), contrast=rows)
     monkeypatch.setattr(zoo, "PRETRAINED_DIR", tmp_path / "paper")
     assert paper in evaluate.results_table(tmp_path / "paper")
+
+
+def test_a_bound_near_zero_keeps_its_sign():
+    assert [zoo_table.points_text(v) for v in (0.006, 0.0004, -0.0003, 0.0)] == ["+0.6", "+0.04", "-0.03", "+0.0"]
+    r = {"diff": 0.008, "lo": 0.0004, "hi": 0.016}
+    assert zoo_table.interval_text(r) == "+0.8 [+0.04, +1.6]"
