@@ -47,11 +47,10 @@ if names:
         ui.chart(viz.paired_differences(rows), "paired", light=viz.forest_svg(rows))
         st.caption(
             "Enlarged map minus its baseline, paired on the same test images, 95% intervals (from the cards; a "
-            "pair measured with several seeds also shows the mean over seeds). "
-            + zoo_table.finding(rows)
-            + " "
-            + control.control_finding(ui.pooling_contrast())
+            "pair measured with several seeds also shows the mean over seeds)."
         )
+        st.markdown(zoo_table.finding(rows))
+        st.markdown(control.control_finding(ui.pooling_contrast()))
         ui.four_networks(rows)
 else:
     st.warning("pretrained/ holds no checkpoints: see the README to train some.")

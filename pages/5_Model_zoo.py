@@ -47,7 +47,7 @@ c3.metric("MACs / image", f"{meta['macs'] / 1e6:.1f} M")
 c4.metric(
     "training",
     f"{meta['train'].get('epochs')} epochs",
-    f"{meta['train'].get('seconds', 0) / 60:.0f} min on {meta['train'].get('hardware', '?').split(' (')[0]}",
+    f"{meta['train'].get('seconds', 0) / 60:.0f} min (hardware below)",
     delta_color="off",
     delta_arrow="off",
 )
@@ -81,7 +81,7 @@ t = meta["train"]
 PRE = "white-space:pre-wrap;background:#f6f7f9;padding:0.8em;border-radius:6px"
 st.html(f"<pre style='{PRE}'>{html.escape(t.get('command', 'unknown'))}</pre>")
 st.caption(
-    f"{t.get('hardware')} · {', '.join(t.get('arithmetic', ['arithmetic not recorded']))} · torch {t.get('torch')} · "
+    f"{zoo_table.hardware_text(t.get('hardware'))} · {', '.join(t.get('arithmetic', ['arithmetic not recorded']))} · torch {t.get('torch')} · "
     f"{t.get('date')} · seed {t.get('seed')} · "
     f"data: {t.get('dataset')} · sha256 {meta['sha256'][:16]}…"
 )

@@ -81,7 +81,7 @@ STEPS = (
         "model can be compared with its 4×4 baseline on exactly the same images. Points are the differences, "
         "bars their 95% intervals.",
         "Read the intervals, not the points: where an interval contains 0 the zoo does not show a difference. "
-        "{finding} {control}",  # filled in from the cards by notice() (zoo_table.finding, control.control_finding)
+        "{finding}\n\n{control}",  # filled in from the cards by notice() (zoo_table.finding, control.control_finding)
         "pages/5_Model_zoo.py",
         "Model zoo",
     ),
@@ -189,7 +189,8 @@ def export_html(
         for fig in figures.get(i, []):
             parts.append(pio.to_html(fig, full_html=False, include_plotlyjs=False))
         what = notice(i, list(rows), pooling, cost, contrast)
-        parts.append(f"<p class='notice'><b>What to notice:</b> {html.escape(what)}</p>")
+        what = html.escape(what).replace("\n\n", "<br><br>")  # the findings' paragraphs
+        parts.append(f"<p class='notice'><b>What to notice:</b> {what}</p>")
         if notes and notes.get(i):
             parts.append(f"<p class='note'>{html.escape(notes[i])}</p>")
     parts.append("</body></html>")

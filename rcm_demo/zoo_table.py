@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from .metrics import unpack_bits
 from .models import ARCHS
@@ -213,6 +214,18 @@ def budget_text(meta: dict) -> str:
 
 
 SCHEDULES = {"onecycle": "one-cycle", "cosine": "cosine", "multistep": "multistep"}
+
+
+def hardware_text(hw: str) -> str:
+    """A card's ``train.hardware`` in few words: '1 x CPU process (Intel(R) Xeon(R) Processor, 2 threads,
+    2 cores visible)' -> 'Intel Xeon Processor, 2 threads'; GPUs ('1 x NVIDIA H200') and anything else as
+    written."""
+    m = re.fullmatch(r"(\d+) x CPU process \((.*), (\d+) threads?, \d+ cores? visible\)", hw or "")
+    if not m:
+        return hw or "unknown hardware"
+    world, cpu, threads = int(m[1]), re.sub(r"\((R|TM)\)", "", m[2]).strip(), int(m[3])
+    text = f"{cpu}, {threads} thread{'s' * (threads != 1)}"
+    return text if world == 1 else f"{world} processes on {text} each"
 
 
 def main_pair(rows: list[dict]) -> list[dict]:

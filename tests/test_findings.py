@@ -232,3 +232,13 @@ def test_a_bound_near_zero_keeps_its_sign():
     assert [zoo_table.points_text(v) for v in (0.006, 0.0004, -0.0003, 0.0)] == ["+0.6", "+0.04", "-0.03", "+0.0"]
     r = {"diff": 0.008, "lo": 0.0004, "hi": 0.016}
     assert zoo_table.interval_text(r) == "+0.8 [+0.04, +1.6]"
+
+
+def test_hardware_in_few_words():
+    cpu = "1 x CPU process (Intel(R) Xeon(R) Processor, 2 threads, 2 cores visible)"
+    assert zoo_table.hardware_text(cpu) == "Intel Xeon Processor, 2 threads"
+    assert zoo_table.hardware_text("2 x CPU process (AMD EPYC, 1 threads, 2 cores visible)") == (
+        "2 processes on AMD EPYC, 1 thread each"
+    )
+    assert zoo_table.hardware_text("1 x NVIDIA H200") == "1 x NVIDIA H200"
+    assert zoo_table.hardware_text(None) == "unknown hardware"
