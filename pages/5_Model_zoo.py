@@ -81,7 +81,8 @@ t = meta["train"]
 PRE = "white-space:pre-wrap;background:#f6f7f9;padding:0.8em;border-radius:6px"
 st.html(f"<pre style='{PRE}'>{html.escape(t.get('command', 'unknown'))}</pre>")
 st.caption(
-    f"{zoo_table.hardware_text(t.get('hardware'))} · {', '.join(t.get('arithmetic', ['arithmetic not recorded']))} · torch {t.get('torch')} · "
+    f"{zoo_table.hardware_text(t.get('hardware'))} · "
+    f"{', '.join(t.get('arithmetic', ['arithmetic not recorded']))} · torch {t.get('torch')} · "
     f"{t.get('date')} · seed {t.get('seed')} · "
     f"data: {t.get('dataset')} · sha256 {meta['sha256'][:16]}…"
 )
