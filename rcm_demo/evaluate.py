@@ -29,6 +29,7 @@ from . import attacks as A
 from .control import control_finding, pooling_contrast
 from .data import fixed_subset, load_cifar10, load_sample
 from .lab import zoo_pooling
+from .lesson import pooling_summary
 from .metrics import binomial_se, latency_table, pack_bits, robust_correct
 from .progress import Progress, clock
 from .viz import paired_differences
@@ -398,13 +399,15 @@ def pooling_table(n: int, seed: int = 0) -> str:
         "| checkpoint | map | ‖Δavg‖/‖ΔZ‖ | bound 1/√(HW) | ‖Δmax‖/‖ΔZ‖ | arg-max flip rate |",
         "|---|---|---|---|---|---|",
     ]
+    points = []
     for name in list_checkpoints():
         r = zoo_pooling({name: load_model(name)}, s.float(idx), s.y[idx])[0]
+        points.append(r)
         lines.append(
             f"| {name} | {r['H']}×{r['W']} | {r['ratio_avg']:.3f} | {r['bound_avg']:.3f} | "
             f"{r['ratio_max']:.3f} | {100 * r['argmax_flip_rate']:.0f}% |"
         )
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n\n" + pooling_summary(points)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import html
+import statistics
 from dataclasses import dataclass
 
 import plotly.graph_objects as go
@@ -102,6 +103,32 @@ def attack_settings(eps255: float) -> AttackSettings:
     return AttackSettings(attack="PGD-L∞", eps_input=float(eps255), steps=10)
 
 
+def _span(v, fmt):
+    lo, hi = fmt.format(min(v)), fmt.format(max(v))
+    return lo if lo == hi else f"{lo}–{hi}"
+
+
+def _times(points) -> str:
+    return _span([p["ratio_max"] / max(p["ratio_avg"], 1e-12) for p in points], "{:.1f}")
+
+
+def pooling_summary(points: list[dict]) -> str:
+    """The README's pooling table in words, from its rows (``lab.zoo_pooling``): the share of the bound that
+    average pooling passes, max against average, and the max-pooling ratio per map size (median)."""
+    if not points:
+        return "No checkpoint to measure."
+    share = [100 * p["ratio_avg"] / p["bound_avg"] for p in points]
+    by_map: dict[tuple, list[float]] = {}
+    for p in sorted(points, key=lambda p: p["H"] * p["W"]):
+        by_map.setdefault((p["H"], p["W"]), []).append(p["ratio_max"])
+    medians = ", ".join(f"{statistics.median(v):.3f} at {h}×{w}" for (h, w), v in by_map.items())
+    return (
+        f"Measured in this table: average pooling passes {_span(share, '{:.0f}')}% of its bound 1/√(HW); max "
+        f"pooling of the same maps passes {_times(points)}× as much; the max-pooling ratio (median over "
+        f"checkpoints) is {medians}."
+    )
+
+
 def pooling_finding(points: list[dict] | None) -> str:
     """Step 4's "what to notice", from the pooling measurement the step shows (``lab.zoo_pooling`` rows:
     each model's ratios ‖Δ pooled‖ / ‖ΔZ‖_F and its bound 1/√(HW)); without one, what to look for."""
@@ -110,17 +137,11 @@ def pooling_finding(points: list[dict] | None) -> str:
             "Compare each model's average-pooling ratio with its bound 1/√(HW), and with max pooling of the same maps."
         )
     share = [p["ratio_avg"] / p["bound_avg"] for p in points]
-    times = [p["ratio_max"] / max(p["ratio_avg"], 1e-12) for p in points]
     bounds = {f"{p['H']}×{p['W']}": p["bound_avg"] for p in sorted(points, key=lambda p: -p["bound_avg"])}
-
-    def span(v, fmt):
-        lo, hi = fmt.format(min(v)), fmt.format(max(v))
-        return lo if lo == hi else f"{lo}–{hi}"
-
-    text = f"Measured here: average pooling passes {span([100 * v for v in share], '{:.0f}')}% of its bound "
+    text = f"Measured here: average pooling passes {_span([100 * v for v in share], '{:.0f}')}% of its bound "
     text += "1/√(HW) (" + ", ".join(f"{b:.3f} at {m}" for m, b in bounds.items())
     text += "; real changes are partly coherent)" if max(share) < 0.95 else ")"
-    text += f"; max pooling of the same maps passes {span(times, '{:.1f}')}× as much as average pooling."
+    text += f"; max pooling of the same maps passes {_times(points)}× as much as average pooling."
     return text + (
         " Both ratios divide by the map's whole change ‖ΔZ‖_F, on which scale max pooling also falls as the "
         "map grows; step 3 shows the per-position scale, where it does not."

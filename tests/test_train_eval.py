@@ -184,6 +184,20 @@ def test_pooling_table(tiny_folder, tmp_path, monkeypatch, capsys):
     evaluate.main(["--pooling", "--n", "4"])
     out = capsys.readouterr().out
     assert "| resnet18w4_s1122_x1_avg.std | 8×8 |" in out and "0.125" in out
+    assert "the max-pooling ratio (median over checkpoints) is 0." in out and "at 8×8." in out
+
+
+def test_pooling_summary_follows_its_rows():
+    from rcm_demo.lesson import pooling_summary
+
+    rows = [
+        {"H": 4, "W": 4, "ratio_avg": 0.125, "bound_avg": 0.25, "ratio_max": 0.5},
+        {"H": 8, "W": 8, "ratio_avg": 0.0625, "bound_avg": 0.125, "ratio_max": 0.25},
+        {"H": 8, "W": 8, "ratio_avg": 0.0625, "bound_avg": 0.125, "ratio_max": 0.35},
+    ]
+    text = pooling_summary(rows)
+    assert "passes 50% of its bound" in text and "4.0–5.6× as much" in text
+    assert "is 0.500 at 4×4, 0.300 at 8×8." in text
 
 
 @pytest.mark.parametrize(
