@@ -33,7 +33,10 @@ if rows:
         "several seeds also shows the mean over seeds, with an interval holding the seed-to-seed spread."
     )
     st.markdown(zoo_table.finding(rows))
-    st.markdown(control.control_finding(ui.pooling_contrast()))
+    contrast = ui.pooling_contrast()
+    if contrast:
+        st.html(viz.forest_svg(control.control_rows(contrast), title=control.CONTROL_TITLE))
+    st.markdown(control.control_finding(contrast))
     ui.four_networks(rows)
 
 name = ui.checkpoint_ui("zoo_card", "Card")

@@ -105,3 +105,25 @@ def control_finding(contrast: list[dict]) -> str:
     if len({r["seed"] for r in contrast}) < 2:
         text += " One seed: the intervals cover the sampling of test images, not seed-to-seed variation."
     return text
+
+
+def control_rows(contrast: list[dict]) -> list[dict]:
+    """The first control pair as rows for ``viz.forest_svg``: the average-pooling difference, the
+    max-pooling difference and their contrast, per metric."""
+    if not contrast:
+        return []
+    first = contrast[0]
+    out = []
+    for r in contrast:
+        if (r["tier"], r["seed"]) != (first["tier"], first["seed"]):
+            continue
+        base = {"metric_label": r["metric_label"], "baseline": "4×4"}
+        out += [
+            {**base, **r["avg"], "pool": "avg", "enlarged": "8×8"},
+            {**base, **r["max"], "pool": "max", "enlarged": "8×8"},
+            {**base, **{k: r[k] for k in ("diff", "lo", "hi")}, "pool": "avg minus max", "enlarged": "8×8"},
+        ]
+    return out
+
+
+CONTROL_TITLE = "The control: the same enlargement with average and with max pooling (paired, 95% CI)"

@@ -242,3 +242,16 @@ def test_hardware_in_few_words():
     )
     assert zoo_table.hardware_text("1 x NVIDIA H200") == "1 x NVIDIA H200"
     assert zoo_table.hardware_text(None) == "unknown hardware"
+
+
+def test_control_figure_rows_follow_the_contrast(tmp_path):
+    from rcm_demo import viz
+
+    _control_zoo(tmp_path, avg_gain=0.25, max_gain=0.0)
+    contrast = control.pooling_contrast(tmp_path)
+    rows = control.control_rows(contrast)
+    assert [r["pool"] for r in rows[:3]] == ["avg", "max", "avg minus max"]
+    pgd = [r for r in rows if r["metric_label"] == "PGD-20"]
+    assert pgd[2]["diff"] == pytest.approx(pgd[0]["diff"] - pgd[1]["diff"])
+    assert viz.forest_svg(rows, title=control.CONTROL_TITLE).startswith("<img")
+    assert control.control_rows([]) == []

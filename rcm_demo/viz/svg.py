@@ -154,7 +154,11 @@ def _forest_name(rows, pool, label) -> str:
     return f"{label.replace(' · ' + pool, '')} − {base} ({pool})"
 
 
-def forest_svg(rows: list[dict], width: int = 760) -> str:
+def forest_svg(
+    rows: list[dict],
+    width: int = 760,
+    title: str = "Enlarged map minus its baseline (paired on the same images, 95% CI)",
+) -> str:
     """Paired differences (points) with their 95% intervals, one row per enlarged model and metric,
     grouped by pooling, a dashed line at 0."""
     metrics = list(dict.fromkeys(r["metric_label"] for r in rows))
@@ -200,7 +204,6 @@ def forest_svg(rows: list[dict], width: int = 760) -> str:
                         f'stroke="{c}" stroke-width="2"/>')  # fmt: skip
             body.append(_marker(("circle", "square", "diamond", "triangle-up")[i % 4], fx(100 * r["diff"]), y, c))
     legend = [(m, PALETTE[i % 8], "solid") for i, m in enumerate(metrics)]
-    title = "Enlarged map minus its baseline (paired on the same images, 95% CI)"
     return _frame(width, height, title, "".join(body), legend)
 
 
