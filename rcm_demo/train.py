@@ -354,6 +354,7 @@ def train(cfg: TrainConfig, argv=None) -> dict:
         seconds += took
         entry = {"epoch": epoch + 1, "loss": round(running, 4), "seconds": round(took, 1)}
         entry["arithmetic"] = arithmetic(device, cfg.precision)  # per epoch: a resumed run may change machine
+        entry["hardware"] = _hardware(device, world)
         if rank == 0:
             entry.update({k: round(v, 4) for k, v in heldout_accuracy(model, x_held, y_held, cfg).items()})
             log(
@@ -393,7 +394,9 @@ def train(cfg: TrainConfig, argv=None) -> dict:
             "epochs": cfg.epochs,
             "seed": cfg.seed,
             "seconds": round(seconds, 1),
-            "hardware": _hardware(device, world),
+            # every machine the epochs ran on, in order (epochs from before this was recorded: not listed)
+            "hardware": " + ".join(dict.fromkeys([e["hardware"] for e in history if "hardware" in e]))
+            or _hardware(device, world),
             # bf16 autocast on CUDA and AMX CPUs, fp32 elsewhere; epochs from before this was recorded: unknown
             "arithmetic": sorted({e.get("arithmetic", "not recorded") for e in history}),
             "world_size": world,

@@ -220,6 +220,8 @@ def hardware_text(hw: str) -> str:
     """A card's ``train.hardware`` in few words: '1 x CPU process (Intel(R) Xeon(R) Processor, 2 threads,
     2 cores visible)' -> 'Intel Xeon Processor, 2 threads'; GPUs ('1 x NVIDIA H200') and anything else as
     written."""
+    if " + " in (hw or ""):  # a run resumed on other machines lists each
+        return " + ".join(hardware_text(h) for h in hw.split(" + "))
     m = re.fullmatch(r"(\d+) x CPU process \((.*), (\d+) threads?, \d+ cores? visible\)", hw or "")
     if not m:
         return hw or "unknown hardware"

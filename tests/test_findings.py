@@ -242,6 +242,7 @@ def test_hardware_in_few_words():
     )
     assert zoo_table.hardware_text("1 x NVIDIA H200") == "1 x NVIDIA H200"
     assert zoo_table.hardware_text(None) == "unknown hardware"
+    assert zoo_table.hardware_text(cpu + " + 1 x NVIDIA H200") == "Intel Xeon Processor, 2 threads + 1 x NVIDIA H200"
 
 
 def test_control_figure_rows_follow_the_contrast(tmp_path):

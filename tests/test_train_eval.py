@@ -92,7 +92,11 @@ def test_resume_reproduces_an_uninterrupted_run(tiny_folder, tmp_path, monkeypat
         train.main(_flags(tiny_folder, part, "--epochs", "2"))
     assert (part / "runs" / "resnet18w4_s1222_x1_avg.std" / "state.pt").exists()
     monkeypatch.setattr(train, "heldout_accuracy", real)
+    here = train._hardware(torch.device("cpu"), 1)
+    monkeypatch.setattr(train, "_hardware", lambda device, world: "1 x NVIDIA H200")  # resumed elsewhere
     train.main(_flags(tiny_folder, part, "--epochs", "2", "--resume"))
+    card = json.loads((part / "pt" / "resnet18w4_s1222_x1_avg.std.json").read_text())
+    assert card["train"]["hardware"] == here + " + 1 x NVIDIA H200"  # both machines, in order
     got = zoo.load_model("resnet18w4_s1222_x1_avg.std", directory=part / "pt")
     for (k, a), b in zip(ref.state_dict().items(), got.state_dict().values()):
         assert torch.equal(a, b), k
