@@ -34,8 +34,14 @@ def _dir_flag(flag: str, directory: Path, default: Path) -> list[str]:
     return [] if Path(directory).resolve() == Path(default).resolve() else [flag, str(directory)]
 
 
+def half_trained_first(plan, run_dir: str = "runs") -> tuple:
+    """The plan with every model that has a resume state first (in plan order), then the rest: a run cut off
+    at the end of a session is finished before a new one starts, so resume states do not pile up."""
+    return tuple(sorted(plan, key=lambda p: not (Path(run_dir) / p.name / "state.pt").exists()))
+
+
 def build(plan, data_dir: str, threads: int, directory: Path, status: str = "", run_dir: str = "runs") -> None:
-    for p in plan:
+    for p in half_trained_first(plan, run_dir):
         if not trained_as_planned(p, directory):
             _write_status(status, step="train", name=p.name)
             print(f"== training {p.name}", file=sys.stderr, flush=True)

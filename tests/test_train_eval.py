@@ -320,6 +320,16 @@ def test_seed_names_and_build_zoo_plan(tiny_folder, tmp_path, monkeypatch):
     assert not (tmp_path / "runs" / plan[1].name / "state.pt").exists()  # resume point removed when done
 
 
+def test_a_half_trained_model_is_finished_first(tmp_path):
+    from rcm_demo import build_zoo, zoo_plan
+
+    plan = zoo_plan.LITE_PLAN[:4]
+    assert build_zoo.half_trained_first(plan, str(tmp_path)) == plan  # nothing half-trained: plan order
+    (tmp_path / plan[2].name).mkdir()
+    (tmp_path / plan[2].name / "state.pt").write_bytes(b"")
+    assert build_zoo.half_trained_first(plan, str(tmp_path)) == (plan[2], plan[0], plan[1], plan[3])
+
+
 def test_the_lite_plan_covers_the_papers_four_networks_with_one_budget():
     from rcm_demo import zoo_plan
     from rcm_demo.models import ARCHS
