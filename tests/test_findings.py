@@ -1,6 +1,7 @@
 """Findings and budgets in words are generated from the cards: change a card's numbers and the sentence
 changes; seeds give per-seed differences and a mean whose interval holds the seed-to-seed spread."""
 
+import html
 import math
 
 import pytest
@@ -224,6 +225,8 @@ def test_max_pooling_control_is_paired_per_image_and_follows_the_cards(tmp_path,
     assert "does not yet show the paper's control" in control.control_finding(control.pooling_contrast(tmp_path / "x"))
     # it reaches step 5 of the lesson and the README's zoo section
     assert paper in lesson.notice(4, zoo_table.comparison_rows(directory=tmp_path / "paper"), contrast=rows)
+    exported = lesson.export_html({}, rows=zoo_table.comparison_rows(directory=tmp_path / "paper"), contrast=rows)
+    assert html.escape(paper) in exported and "<br><br>" + html.escape(paper) in exported  # its own paragraph
     monkeypatch.setattr(zoo, "PRETRAINED_DIR", tmp_path / "paper")
     assert paper in evaluate.results_table(tmp_path / "paper")
 
