@@ -92,7 +92,12 @@ def control_finding(contrast: list[dict]) -> str:
     less = [r["metric_label"] for r in robust if r["hi"] < 0]
     if more and not less:
         text += f" Under {', '.join(more)} the larger map buys more with average pooling, as the paper predicts"
-        text += "; under the others the contrast is not resolved." if len(more) < len(robust) else "."
+        text += (
+            "; under the others the contrast is not resolved. Each interval holds 95% on its own, so a contrast "
+            "resolved under some attacks and not others can be chance."
+            if len(more) < len(robust)
+            else "."
+        )
     elif less and not more:
         text += f" Under {', '.join(less)} it buys more with max pooling, against the paper's prediction."
     elif more and less:
