@@ -55,7 +55,13 @@ INTERACTIONS = {
     "Robustness_curves": ("measure latency", lambda p: p.get_by_role("button", name="Measure latency").click()),
     "Model_zoo": (
         "show another card",
-        lambda p: (p.locator('[data-testid="stSelectbox"]').last.click(), p.get_by_role("option").nth(1).click()),
+        # scrolled into view first: a click on a box below the fold did not open its list
+        lambda p: (
+            p.locator('[data-testid="stSelectbox"]').last.scroll_into_view_if_needed(),
+            p.wait_for_timeout(500),
+            p.locator('[data-testid="stSelectbox"]').last.get_by_role("combobox").click(),
+            p.get_by_role("option").nth(1).click(),
+        ),
     ),
 }
 
