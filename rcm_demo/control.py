@@ -10,7 +10,7 @@ measured on the same test images, so the contrast is paired per image: for each 
 from __future__ import annotations
 
 from .zoo import comparisons, get_checkpoint, training_budget
-from .zoo_table import CARD_METRICS, Z95, paired_difference, span_text
+from .zoo_table import CARD_METRICS, interval_text, mean_interval, paired_difference
 
 
 def control_pairs(directory=None) -> list[dict]:
@@ -40,26 +40,26 @@ def pooling_contrast(directory=None, metrics=tuple(CARD_METRICS)) -> list[dict]:
             same = {get_checkpoint(n, directory).meta["metrics"][m]["subset_sha256"] for n in (*g["avg"], *g["max"])}
             if len(same) != 1 or avg["n"] != mx["n"]:
                 continue
-            d = avg["per_image"] - mx["per_image"]
-            n = avg["n"]
-            diff = d.mean().item()
-            se = (d.std(unbiased=True) / n**0.5).item() if n > 1 else float("nan")
             out.append(
                 {
                     "tier": g["tier"],
                     "seed": g["seed"],
                     "metric": m,
                     "metric_label": CARD_METRICS[m],
-                    "n": n,
+                    "n": avg["n"],
                     "avg": {k: avg[k] for k in ("diff", "lo", "hi")},
                     "max": {k: mx[k] for k in ("diff", "lo", "hi")},
-                    "diff": diff,
-                    "lo": diff - Z95 * se,
-                    "hi": diff + Z95 * se,
+                    **mean_interval(avg["per_image"] - mx["per_image"]),
                     "pairs": g,
                 }
             )
     return out
+
+
+def _first_pair(contrast: list[dict]) -> list[dict]:
+    """The rows of the first control pair (first tier, lowest seed): what the sentence and figure show."""
+    first = contrast[0] if contrast else {}
+    return [r for r in contrast if (r["tier"], r["seed"]) == (first["tier"], first["seed"])]
 
 
 def control_finding(contrast: list[dict]) -> str:
@@ -71,9 +71,8 @@ def control_finding(contrast: list[dict]) -> str:
             "The zoo holds no evaluated max-pooling twin of the main pair at the same budget, so it does not yet "
             "show the paper's control (enlarging the map should help average pooling more than max pooling)."
         )
-    first = contrast[0]
-    rows = [r for r in contrast if (r["tier"], r["seed"]) == (first["tier"], first["seed"])]
-    n = max(r["n"] for r in rows)
+    rows = _first_pair(contrast)
+    first, n = rows[0], max(r["n"] for r in rows)
 
     def side(r):  # a contrast is not a gain or a loss: say where its interval lies
         return "above 0" if r["lo"] > 0 else "below 0" if r["hi"] < 0 else "not resolved"
@@ -81,8 +80,8 @@ def control_finding(contrast: list[dict]) -> str:
     def fewer(r):
         return f" on {r['n']:,} images" if r["n"] != n else ""
 
-    maxes = "; ".join(f"{r['metric_label']} {span_text(r['max'])}{fewer(r)}" for r in rows)
-    contr = "; ".join(f"{r['metric_label']} {span_text(r)}{fewer(r)}, {side(r)}" for r in rows)
+    maxes = "; ".join(f"{r['metric_label']} {interval_text(r['max'], ' points')}{fewer(r)}" for r in rows)
+    contr = "; ".join(f"{r['metric_label']} {interval_text(r, ' points')}{fewer(r)}, {side(r)}" for r in rows)
     text = (
         f"The control (seed {first['seed']}, same budget, paired on {n:,} test images): with max pooling the "
         f"same 8×8 enlargement gives {maxes}. The average-pooling difference minus the max-pooling one: {contr}."
@@ -115,13 +114,8 @@ def control_finding(contrast: list[dict]) -> str:
 def control_rows(contrast: list[dict]) -> list[dict]:
     """The first control pair as rows for ``viz.forest_svg``: the average-pooling difference, the
     max-pooling difference and their contrast, per metric."""
-    if not contrast:
-        return []
-    first = contrast[0]
     out = []
-    for r in contrast:
-        if (r["tier"], r["seed"]) != (first["tier"], first["seed"]):
-            continue
+    for r in _first_pair(contrast):
         base = {"metric_label": r["metric_label"], "baseline": "4×4"}
         out += [
             {**base, **r["avg"], "pool": "avg", "enlarged": "8×8"},

@@ -264,30 +264,31 @@ FOUR = (
 )
 
 
-def _findings(rows, directory=None) -> list[str]:
-    """The main pair's finding, the max-pooling control and the four networks side by side (README section
-    and docs/zoo.md)."""
-    control = control_finding(pooling_contrast(directory))
+def _findings(rows, contrast) -> list[str]:
+    """The main pair's finding, the max-pooling control (``contrast``: ``pooling_contrast`` rows) and the four
+    networks side by side (README section and docs/zoo.md)."""
+    control = control_finding(contrast)
     return [finding(rows), control, FOUR, architectures_markdown(rows), architectures_finding(rows)]
 
 
-def readme_zoo(directory=None, rows=None) -> str:
+def readme_zoo(directory=None, rows=None, contrast=None) -> str:
     """The README's zoo section, generated from the cards and kept short (the README is a front page): the
     plan's state and budgets, the finding on the main pair, the four networks side by side, and where
-    every checkpoint and pair is (``zoo_doc``, docs/zoo.md). ``rows``: ``comparison_rows`` when the caller
-    has them already (they unpack every card's bits)."""
+    every checkpoint and pair is (``zoo_doc``, docs/zoo.md). ``rows`` / ``contrast``: ``comparison_rows`` /
+    ``pooling_contrast`` when the caller has them already (they unpack cards' bits)."""
     rows = comparison_rows(directory=directory) if rows is None else rows
+    contrast = pooling_contrast(directory) if contrast is None else contrast
     return "\n\n".join(
         [
             "\n".join(_budget_lines(list_checkpoints(directory), directory)),
-            *_findings(rows, directory),
+            *_findings(rows, contrast),
             "Every checkpoint with its metrics, and every enlarged/baseline pair with its paired differences: "
             "[docs/zoo.md](docs/zoo.md) (generated from the cards by the same command).",
         ]
     )
 
 
-def results_table(directory=None, rows=None) -> str:
+def results_table(directory=None, rows=None, contrast=None) -> str:
     """The whole zoo from the cards: which budgets it holds, one row per checkpoint (accuracy in %, ± one
     binomial standard error), the paired differences enlarged-minus-baseline on the same images, the
     finding on the main pair in words and the four networks side by side."""
@@ -306,16 +307,17 @@ def results_table(directory=None, rows=None) -> str:
         cells = " | ".join(metric_cell(mets.get(k)) for k in ("clean", "pgd20", "cw30", "autoattack"))
         lines.append(f"| {labels[name]} | `{name}` | {h}×{w} | {ck.meta['macs'] / 1e6:.0f} | {cells} |")
     rows = comparison_rows(directory=directory) if rows is None else rows  # once: they unpack every card's bits
+    contrast = pooling_contrast(directory) if contrast is None else contrast
     pairs = comparisons_markdown(directory=directory, rows=rows)
-    return "\n\n".join(["\n".join(lines), pairs, *_findings(rows, directory)])
+    return "\n\n".join(["\n".join(lines), pairs, *_findings(rows, contrast)])
 
 
-def zoo_doc(directory=None, rows=None) -> str:
+def zoo_doc(directory=None, rows=None, contrast=None) -> str:
     """docs/zoo.md: the whole zoo (``results_table``) under a title that says where it comes from."""
     return (
         "# The bundled zoo\n\nGenerated from the model cards by `python -m rcm_demo.evaluate --readme` (do not "
         "edit by hand); accuracy in %, ± one binomial standard error, differences in points with 95% "
-        "intervals, paired on the same test images.\n\n" + results_table(directory, rows) + "\n"
+        "intervals, paired on the same test images.\n\n" + results_table(directory, rows, contrast) + "\n"
     )
 
 
@@ -337,11 +339,11 @@ def readme_section(text: str, key: str) -> str:
 def write_readme(path: Path, pooling_n: int = 0, seed: int = 0, doc: Path | None = ZOO_DOC) -> None:
     """The README's generated sections (zoo; pooling with ``pooling_n``) and, unless ``doc`` is None, the
     whole zoo in ``doc`` (docs/zoo.md)."""
-    rows = comparison_rows()
+    rows, contrast = comparison_rows(), pooling_contrast()
     if doc is not None:
-        Path(doc).write_text(zoo_doc(rows=rows))
+        Path(doc).write_text(zoo_doc(rows=rows, contrast=contrast))
     text = Path(path).read_text()
-    new = {"zoo": readme_zoo(rows=rows)}
+    new = {"zoo": readme_zoo(rows=rows, contrast=contrast)}
     if pooling_n:
         new["pooling"] = pooling_table(pooling_n, seed)
     for key, body in new.items():

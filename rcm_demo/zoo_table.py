@@ -87,19 +87,14 @@ def paired_difference(a: str, b: str, metric: str, directory=None) -> dict | Non
         return None
     n = ma["n"]
     d = unpack_bits(ma["correct_bits"], n).float() - unpack_bits(mb["correct_bits"], n).float()
+    return {"a": a, "b": b, "metric": metric, "n": n, **mean_interval(d), "per_image": d}
+
+
+def mean_interval(d) -> dict:
+    """The mean of per-image differences ``d`` with its standard error and 95% interval."""
+    n, diff = len(d), d.mean().item()
     se = (d.std(unbiased=True) / n**0.5).item() if n > 1 else float("nan")
-    diff = d.mean().item()
-    return {
-        "a": a,
-        "b": b,
-        "metric": metric,
-        "n": n,
-        "diff": diff,
-        "se": se,
-        "lo": diff - Z95 * se,
-        "hi": diff + Z95 * se,
-        "per_image": d,
-    }
+    return {"diff": diff, "se": se, "lo": diff - Z95 * se, "hi": diff + Z95 * se}
 
 
 def comparison_rows(metrics=tuple(CARD_METRICS), directory=None) -> list[dict]:
@@ -262,13 +257,10 @@ def points_text(v: float) -> str:
     return f"{100 * v:+.1f}" if round(100 * v, 1) != 0 or v == 0 else f"{100 * v:+.2f}"
 
 
-def interval_text(r) -> str:
-    """'+0.6 [-0.2, +1.4]': a difference and its 95% interval, in points."""
-    return f"{points_text(r['diff'])} [{points_text(r['lo'])}, {points_text(r['hi'])}]"
-
-
-def span_text(r) -> str:
-    return f"{points_text(r['diff'])} points [{points_text(r['lo'])}, {points_text(r['hi'])}]"
+def interval_text(r, unit: str = "") -> str:
+    """'+0.6 [-0.2, +1.4]' (``unit`` " points": '+0.6 points [-0.2, +1.4]'): a difference and its 95%
+    interval, in points."""
+    return f"{points_text(r['diff'])}{unit} [{points_text(r['lo'])}, {points_text(r['hi'])}]"
 
 
 def finding(rows: list[dict]) -> str:
@@ -281,7 +273,8 @@ def finding(rows: list[dict]) -> str:
     best = [r for r in main if r.get("seed_mean")] or [r for r in main if r["seed"] == first["seed"]]
     n = first["n"]
     parts = [
-        f"{r['metric_label']} {span_text(r)}{_fewer(r, n)}, {verdict(r['lo'], r['hi']).split(' (')[0]}" for r in best
+        f"{r['metric_label']} {interval_text(r, ' points')}{_fewer(r, n)}, {verdict(r['lo'], r['hi']).split(' (')[0]}"
+        for r in best
     ]
     across = f" (mean of seeds {', '.join(map(str, best[0]['seeds']))})" if best[0].get("seed_mean") else ""
     seeds = sorted({r["seed"] for r in main if not r.get("seed_mean")})
@@ -388,9 +381,7 @@ def architectures_markdown(rows: list[dict], metrics=("clean", "pgd20", "cw30", 
             lines.append(f"| {a['title']} | {a['strides']} | – | – | " + " | ".join(cells) + " |")
             continue
         cells = [
-            f"{interval_text(r)}" + (f" (n={r['n']:,})" if len(ns[m]) > 1 else "")
-            if (r := a["metrics"].get(m))
-            else "–"
+            interval_text(r) + (f" (n={r['n']:,})" if len(ns[m]) > 1 else "") if (r := a["metrics"].get(m)) else "–"
             for m in metrics
         ]
         lines.append(
