@@ -34,14 +34,21 @@ def _dir_flag(flag: str, directory: Path, default: Path) -> list[str]:
     return [] if Path(directory).resolve() == Path(default).resolve() else [flag, str(directory)]
 
 
-def half_trained_first(plan, run_dir: str = "runs") -> tuple:
-    """The plan with every model that has a resume state first (in plan order), then the rest: a run cut off
-    at the end of a session is finished before a new one starts, so resume states do not pile up."""
-    return tuple(sorted(plan, key=lambda p: not (Path(run_dir) / p.name / "state.pt").exists()))
+def unfinished(p, run_dir: str, directory: Path) -> bool:
+    """Half-trained (a resume state) or trained as planned with planned metrics still missing."""
+    if (Path(run_dir) / p.name / "state.pt").exists():
+        return True
+    return trained_as_planned(p, directory) and bool(missing_evaluations(p, directory))
+
+
+def unfinished_first(plan, run_dir: str = "runs", directory: Path = PRETRAINED_DIR) -> tuple:
+    """The plan with every unfinished model first (in plan order), then the rest: a run or an evaluation cut
+    off at the end of a session is finished before a new model starts, so half-done work does not pile up."""
+    return tuple(sorted(plan, key=lambda p: not unfinished(p, run_dir, directory)))
 
 
 def build(plan, data_dir: str, threads: int, directory: Path, status: str = "", run_dir: str = "runs") -> None:
-    for p in half_trained_first(plan, run_dir):
+    for p in unfinished_first(plan, run_dir, directory):
         if not trained_as_planned(p, directory):
             _write_status(status, step="train", name=p.name)
             print(f"== training {p.name}", file=sys.stderr, flush=True)

@@ -318,16 +318,24 @@ def test_seed_names_and_build_zoo_plan(tiny_folder, tmp_path, monkeypatch):
     build_zoo.build(plan, str(tiny_folder), 1, pt)
     assert calls == []  # everything on the cards already: nothing is trained or measured again
     assert not (tmp_path / "runs" / plan[1].name / "state.pt").exists()  # resume point removed when done
+    runs = str(tmp_path / "runs")
+    assert build_zoo.unfinished_first(plan, runs, pt) == plan  # both finished: plan order
+    card = pt / f"{plan[1].name}.json"
+    meta = json.loads(card.read_text())
+    del meta["metrics"]["autoattack"]  # an evaluation cut off before its last metric
+    card.write_text(json.dumps(meta))
+    assert build_zoo.unfinished_first(plan, runs, pt) == (plan[1], plan[0])
 
 
 def test_a_half_trained_model_is_finished_first(tmp_path):
     from rcm_demo import build_zoo, zoo_plan
 
     plan = zoo_plan.LITE_PLAN[:4]
-    assert build_zoo.half_trained_first(plan, str(tmp_path)) == plan  # nothing half-trained: plan order
-    (tmp_path / plan[2].name).mkdir()
-    (tmp_path / plan[2].name / "state.pt").write_bytes(b"")
-    assert build_zoo.half_trained_first(plan, str(tmp_path)) == (plan[2], plan[0], plan[1], plan[3])
+    runs, pt = str(tmp_path / "runs"), tmp_path / "pt"  # no cards: nothing is trained yet
+    assert build_zoo.unfinished_first(plan, runs, pt) == plan  # nothing half-trained: plan order
+    (tmp_path / "runs" / plan[2].name).mkdir(parents=True)
+    (tmp_path / "runs" / plan[2].name / "state.pt").write_bytes(b"")
+    assert build_zoo.unfinished_first(plan, runs, pt) == (plan[2], plan[0], plan[1], plan[3])
 
 
 def test_the_lite_plan_covers_the_papers_four_networks_with_one_budget():
