@@ -180,6 +180,30 @@ def seed_means(rows: list[dict]) -> list[dict]:
     return out
 
 
+def best_per_metric(rows: list[dict]) -> list[dict]:
+    """Per metric (in the rows' order): the mean over seeds where two or more seeds measured it, else the
+    lowest seed's own difference, so a metric not yet measured on every seed keeps the seeds it has."""
+    best: dict[str, dict] = {}
+    for r in rows:
+        if r.get("seed_mean"):
+            best[r["metric"]] = r
+    for r in sorted((r for r in rows if not r.get("seed_mean")), key=lambda r: r["seed"]):
+        best.setdefault(r["metric"], r)
+    order = list(dict.fromkeys(r["metric"] for r in rows))
+    return [best[m] for m in order]
+
+
+def row_seeds(r: dict) -> list[int]:
+    """The seeds a difference row stands on."""
+    return list(r["seeds"]) if r.get("seed_mean") else [r["seed"]]
+
+
+def _seeds_note(r: dict, seeds: list[int]) -> str:
+    """' (seeds 0, 1)' where a row stands on other seeds than the ones its sentence or table row names."""
+    own = row_seeds(r)
+    return "" if own == seeds else f" (seed{'s' if len(own) > 1 else ''} {', '.join(map(str, own))})"
+
+
 def verdict(lo: float, hi: float) -> str:
     """What a 95% interval of an enlarged-minus-baseline difference says."""
     if lo == hi == 0:
@@ -270,13 +294,14 @@ def finding(rows: list[dict]) -> str:
     if not main:
         return "The zoo holds no evaluated 8×8 / 4×4 pair of AT average-pooling models, so it shows no finding yet."
     first = main[0]
-    best = [r for r in main if r.get("seed_mean")] or [r for r in main if r["seed"] == first["seed"]]
-    n = first["n"]
+    best = best_per_metric(main)
+    n, named = first["n"], row_seeds(best[0])
     parts = [
-        f"{r['metric_label']} {interval_text(r, ' points')}{_fewer(r, n)}, {verdict(r['lo'], r['hi']).split(' (')[0]}"
+        f"{r['metric_label']} {interval_text(r, ' points')}{_fewer(r, n)}{_seeds_note(r, named)}, "
+        f"{verdict(r['lo'], r['hi']).split(' (')[0]}"
         for r in best
     ]
-    across = f" (mean of seeds {', '.join(map(str, best[0]['seeds']))})" if best[0].get("seed_mean") else ""
+    across = f" (mean of seeds {', '.join(map(str, named))})" if len(named) > 1 else ""
     seeds = sorted({r["seed"] for r in main if not r.get("seed_mean")})
     text = (
         f"In the {first['tier']} zoo ({first['budget']}), the 8×8 strides-1122 model minus its 4×4 baseline"
@@ -301,16 +326,19 @@ def finding(rows: list[dict]) -> str:
         text += " One seed only: the interval covers the sampling of test images, not seed-to-seed variation."
     elif robust:  # the mean's interval holds the seed spread; say also what each seed shows on its own
         per = [r for r in main if not r.get("seed_mean") and r["metric"] != "clean"]
-        counts = {
-            m["metric_label"]: sum(r["lo"] > 0 for r in per if r["metric"] == m["metric"]) for m in robust
-        }  # fmt: skip
+        counts = [
+            (m["metric_label"], sum(r["lo"] > 0 for r in per if r["metric"] == m["metric"]), len(row_seeds(m)))
+            for m in robust
+        ]
         text += " Each seed on its own, interval above 0: " + ", ".join(
-            f"{label} in {k} of {len(seeds)}" for label, k in counts.items()
+            f"{label} in {k} of {of}" for label, k, of in counts
         )
-        text += (
-            f". The mean's interval also holds the spread between seeds (Student's t with {len(seeds) - 1} "
-            f"degree{'s' if len(seeds) > 2 else ''} of freedom), which few seeds make wide."
-        )
+        ks = {len(row_seeds(m)) for m in robust if m.get("seed_mean")}
+        k = next(iter(ks)) if len(ks) == 1 else 0
+        dof = f"{k - 1} degree{'s' if k > 2 else ''} of freedom" if k else "k − 1 degrees of freedom for k seeds"
+        if ks:
+            text += f". The mean's interval also holds the spread between seeds (Student's t with {dof}), which few seeds make wide"
+        text += "."
     return text
 
 
@@ -348,8 +376,7 @@ def architecture_rows(rows: list[dict]) -> list[dict]:
         ]  # fmt: skip
         tier = next((t for t in TIERS if any(r["tier"] == t for r in sel)), None)
         sel = [r for r in sel if r["tier"] == tier]
-        seeds = [r["seed"] for r in sel if not r.get("seed_mean")]
-        best = [r for r in sel if r.get("seed_mean")] or [r for r in sel if r.get("seed") == min(seeds)]
+        best = best_per_metric(sel)
         first = best[0] if best else {}
         out.append(
             {
@@ -360,7 +387,7 @@ def architecture_rows(rows: list[dict]) -> list[dict]:
                 "map": first.get("map"),
                 "mac_ratio": first.get("mac_ratio"),
                 "budget": first.get("budget"),
-                "seeds": first["seeds"] if "seeds" in first else [first["seed"]] if first else [],
+                "seeds": row_seeds(first) if first else [],
                 "metrics": {r["metric"]: r for r in best},
             }
         )
@@ -381,7 +408,9 @@ def architectures_markdown(rows: list[dict], metrics=("clean", "pgd20", "cw30", 
             lines.append(f"| {a['title']} | {a['strides']} | – | – | " + " | ".join(cells) + " |")
             continue
         cells = [
-            interval_text(r) + (f" (n={r['n']:,})" if len(ns[m]) > 1 else "") if (r := a["metrics"].get(m)) else "–"
+            interval_text(r) + (f" (n={r['n']:,})" if len(ns[m]) > 1 else "") + _seeds_note(r, a["seeds"])
+            if (r := a["metrics"].get(m))
+            else "–"
             for m in metrics
         ]
         lines.append(

@@ -84,6 +84,28 @@ def test_seed_mean_interval_holds_seed_and_image_variation(tmp_path):
     assert resnet["seeds"] == [0, 1, 2] and resnet["metrics"]["clean"]["diff"] == mean["diff"]
 
 
+def test_a_seed_not_yet_attacked_is_left_out_of_that_metric_only(tmp_path):
+    """A seed whose evaluation was cut off after its clean accuracy: the clean mean holds it, PGD-20 names
+    the seeds it stands on, and the per-seed count is out of the seeds that measured it."""
+    _zoo(tmp_path, gain_robust=0.0, seeds=(0, 1, 2))
+    for name in ("resnet18w2_s1122_x1_avg.at.seed2",):
+        ck = zoo.get_checkpoint(name, tmp_path)
+        meta = ck.meta
+        del meta["metrics"]["pgd20"]
+        zoo.write_card(ck.card, meta)
+    rows = zoo_table.comparison_rows(directory=tmp_path)
+    text = zoo_table.finding(rows)
+    assert "mean of seeds 0, 1, 2" in text and "(seeds 0, 1)" in text
+    assert "PGD-20 in 0 of 2." in text and "1 degree of freedom" in text
+    resnet = zoo_table.architecture_rows(rows)[0]
+    assert resnet["seeds"] == [0, 1, 2] and resnet["metrics"]["pgd20"]["seeds"] == [0, 1]
+    assert "(seeds 0, 1)" in zoo_table.architectures_markdown(rows)
+    del meta["metrics"]["clean"]  # seed 2 measured nothing: one seed set again, no note
+    zoo.write_card(ck.card, meta)
+    text = zoo_table.finding(zoo_table.comparison_rows(directory=tmp_path))
+    assert "mean of seeds 0, 1)" in text and "(seeds" not in text and "PGD-20 in 0 of 2." in text
+
+
 def test_pairs_never_cross_training_budgets(tmp_path):
     g = torch.Generator().manual_seed(0)
     _save(tmp_path, "1222", 0, 0.6, 0.35, g)
