@@ -337,7 +337,8 @@ def finding(rows: list[dict]) -> str:
         k = next(iter(ks)) if len(ks) == 1 else 0
         dof = f"{k - 1} degree{'s' if k > 2 else ''} of freedom" if k else "k − 1 degrees of freedom for k seeds"
         if ks:
-            text += f". The mean's interval also holds the spread between seeds (Student's t with {dof}), which few seeds make wide"
+            text += f". The mean's interval also holds the spread between seeds (Student's t with {dof})"
+            text += ", which few seeds make wide"
         text += "."
     return text
 
