@@ -34,17 +34,16 @@ def _dir_flag(flag: str, directory: Path, default: Path) -> list[str]:
     return [] if Path(directory).resolve() == Path(default).resolve() else [flag, str(directory)]
 
 
-def unfinished(p, run_dir: str, directory: Path) -> bool:
-    """Half-trained (a resume state) or trained as planned with planned metrics still missing."""
-    if (Path(run_dir) / p.name / "state.pt").exists():
-        return True
-    return trained_as_planned(p, directory) and bool(missing_evaluations(p, directory))
-
-
 def unfinished_first(plan, run_dir: str = "runs", directory: Path = PRETRAINED_DIR) -> tuple:
-    """The plan with every unfinished model first (in plan order), then the rest: a run or an evaluation cut
-    off at the end of a session is finished before a new model starts, so half-done work does not pile up."""
-    return tuple(sorted(plan, key=lambda p: not unfinished(p, run_dir, directory)))
+    """The plan with every unfinished model first (in plan order): half-trained (a resume state) or trained
+    as planned with planned metrics still missing (``plan_status``); then the rest. A run or an evaluation
+    cut off at the end of a session is finished before a new model starts, so half-done work does not pile up."""
+    rows = plan_status(plan, directory)
+    done = {
+        r["name"]: not (Path(run_dir) / r["name"] / "state.pt").exists() and not (r["trained"] and r["to_evaluate"])
+        for r in rows
+    }  # fmt: skip
+    return tuple(sorted(plan, key=lambda p: done[p.name]))
 
 
 def build(plan, data_dir: str, threads: int, directory: Path, status: str = "", run_dir: str = "runs") -> None:

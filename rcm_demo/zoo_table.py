@@ -334,9 +334,9 @@ def finding(rows: list[dict]) -> str:
             f"{label} in {k} of {of}" for label, k, of in counts
         )
         ks = {len(row_seeds(m)) for m in robust if m.get("seed_mean")}
-        k = next(iter(ks)) if len(ks) == 1 else 0
-        dof = f"{k - 1} degree{'s' if k > 2 else ''} of freedom" if k else "k − 1 degrees of freedom for k seeds"
         if ks:
+            k = next(iter(ks)) if len(ks) == 1 else 0
+            dof = f"{k - 1} degree{'s' if k > 2 else ''} of freedom" if k else "k − 1 degrees of freedom for k seeds"
             text += f". The mean's interval also holds the spread between seeds (Student's t with {dof})"
             text += ", which few seeds make wide"
         text += "."
