@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rcm_demo import evaluate
+from rcm_demo import evaluate, zoo
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -78,6 +78,14 @@ def test_readme_zoo_section_is_what_the_cards_say():
     )
     assert (ROOT / "docs" / "zoo.md").read_text() == evaluate.zoo_doc(), (
         "docs/zoo.md differs from the cards: run python -m rcm_demo.evaluate --readme"
+    )
+
+
+def test_readme_pooling_rows_are_measured_on_the_zoo_weights():
+    rows = evaluate.pooling_rows(evaluate.readme_section((ROOT / "README.md").read_text(), "pooling"))
+    cards = {n: zoo.get_checkpoint(n).meta["sha256"][:12] for n in zoo.list_checkpoints()}
+    assert {n: r["sha"] for n, r in rows.items()} == cards, (
+        "the README's pooling table is not measured on the bundled weights: run python -m rcm_demo.evaluate --readme"
     )
 
 

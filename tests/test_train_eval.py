@@ -191,6 +191,25 @@ def test_pooling_table(tiny_folder, tmp_path, monkeypatch, capsys):
     assert "the max-pooling ratio (median over checkpoints) is 0." in out and "at 8×8." in out
 
 
+def test_pooling_table_measures_only_new_or_retrained_weights(tiny_folder, tmp_path, monkeypatch):
+    for strides in ("1222", "1122"):
+        train.main(_flags(tiny_folder, tmp_path, "--epochs", "1", "--strides", strides))
+    monkeypatch.setattr(zoo, "PRETRAINED_DIR", tmp_path / "pt")
+    a, b = "resnet18w4_s1122_x1_avg.std", "resnet18w4_s1222_x1_avg.std"
+    first = evaluate.pooling_table(4)
+    rows = evaluate.pooling_rows(first)
+    assert set(rows) == {a, b} and rows[a]["sha"] == zoo.get_checkpoint(a).meta["sha256"][:12]
+    assert (rows[a]["H"], rows[b]["H"]) == (8, 4)
+    measured = []
+    real = evaluate.zoo_pooling
+    monkeypatch.setattr(evaluate, "zoo_pooling", lambda ms, *a, **k: measured.extend(ms) or real(ms, *a, **k))
+    assert evaluate.pooling_table(4, keep=first) == first and measured == []  # same weights: nothing measured
+    stale = first.replace(f"`{rows[b]['sha']}`", "`000000000000`")  # as if b had been retrained since
+    assert evaluate.pooling_table(4, keep=stale) == first and measured == [b]
+    fake = first.replace(rows[a]["line"], rows[a]["line"].replace(f"| {rows[a]['ratio_max']:.3f} |", "| 0.999 |"))
+    assert "0.999 at 8×8" in evaluate.pooling_table(4, keep=fake)  # the summary reads the rows it keeps
+
+
 def test_pooling_summary_follows_its_rows():
     from rcm_demo.lesson import pooling_summary
 
