@@ -266,6 +266,38 @@ def main_pair(rows: list[dict]) -> list[dict]:
     return [r for r in main if tiers and r["tier"] == tiers[0]]
 
 
+def upsampling_pair(rows: list[dict], tier: str) -> list[dict]:
+    """The rows of the other fix in ``tier``: the ResNet18 AT average-pooling model with its input upsampled
+    ×2 inside the model (strides 1222, so 4×4 → 8×8) against the same 4×4 baseline."""
+    return [
+        r
+        for r in rows
+        if r["recipe"] == "at" and r["pool"] == "avg" and r["tier"] == tier and r["scale"] == 2
+        and r["pair"][0].startswith("resnet18w") and "_s1222_x2_" in r["pair"][0]
+    ]  # fmt: skip
+
+
+def upsampling_finding(rows: list[dict], tier: str, n: int) -> str:
+    """One sentence on the upsampling twin (empty when the zoo holds no evaluated one in ``tier``); ``n``: the
+    image count of the sentence it follows, named again only where a metric used fewer."""
+    pair = upsampling_pair(rows, tier)
+    if not pair:
+        return ""
+    best = best_per_metric(pair)
+    seeds = row_seeds(best[0])
+    which = f"mean of seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else f"seed {seeds[0]}"
+    parts = [
+        f"{r['metric_label']} {interval_text(r, ' points')}{_fewer(r, n)}{_seeds_note(r, seeds)}, "
+        f"{verdict(r['lo'], r['hi']).split(' (')[0]}"
+        for r in best
+    ]
+    cost = f"×{best[0]['mac_ratio']:.1f} the baseline's multiply-adds"
+    return (
+        f" The other fix, the input upsampled ×2 inside the model ({best[0]['map']}, {which}, {cost}), against the "
+        "same baseline: " + "; ".join(parts) + "."
+    )
+
+
 def _names(titles: list[str]) -> str:
     return ", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else titles[0]
 
@@ -340,7 +372,7 @@ def finding(rows: list[dict]) -> str:
             text += f". The mean's interval also holds the spread between seeds (Student's t with {dof})"
             text += ", which few seeds make wide"
         text += "."
-    return text
+    return text + upsampling_finding(rows, first["tier"], n)
 
 
 def comparisons_markdown(metrics=("clean", "pgd20", "cw30", "autoattack"), directory=None, rows=None) -> str:

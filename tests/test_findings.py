@@ -20,8 +20,8 @@ def _metric(correct: torch.Tensor) -> dict:
             "subset_sha256": "same-images", "correct_bits": metrics.pack_bits(correct)}  # fmt: skip
 
 
-def _save(d, strides, seed, clean_p, robust_p, g, arch="resnet18", pool="avg"):
-    spec = ModelSpec(arch=arch, width=2, strides=strides, pool=pool)
+def _save(d, strides, seed, clean_p, robust_p, g, arch="resnet18", pool="avg", scale=1):
+    spec = ModelSpec(arch=arch, width=2, strides=strides, pool=pool, scale=scale)
     ck = zoo.save_checkpoint(
         spec.build().eval(), spec, "at", {"command": "t", "seed": seed, "epochs": 15, "config": CFG}, d, seed=seed
     )
@@ -50,6 +50,19 @@ def test_finding_follows_the_cards(tmp_path):
     assert "robust gain lies above 0" in b and a != b
     assert "One seed only" in a  # a single seed says what its interval does not cover
     assert "3 epochs" not in a + b
+
+
+def test_the_upsampling_twin_gets_its_own_generated_sentence(tmp_path):
+    _zoo(tmp_path, gain_robust=0.0)
+    assert "upsampled" not in zoo_table.finding(zoo_table.comparison_rows(directory=tmp_path))  # no ×2 model yet
+    _save(tmp_path, "1222", 0, 0.64, 0.60, torch.Generator().manual_seed(5), scale=2)
+    text = zoo_table.finding(zoo_table.comparison_rows(directory=tmp_path))
+    other = text[text.index(" The other fix") :]
+    assert other.startswith(" The other fix, the input upsampled ×2 inside the model (4×4 → 8×8, seed 0, ×")
+    assert "PGD-20 +" in other and other.rstrip(".").endswith("gain")  # 0.35 → 0.60: resolved
+    _save(tmp_path, "1222", 0, 0.64, 0.10, torch.Generator().manual_seed(5), scale=2)  # the card changes
+    again = zoo_table.finding(zoo_table.comparison_rows(directory=tmp_path))
+    assert again != text and again.rstrip(".").endswith("loss")
 
 
 def test_lesson_step5_and_readme_carry_the_generated_finding(tmp_path, monkeypatch):
