@@ -253,28 +253,36 @@ def main_pair(rows: list[dict]) -> list[dict]:
     """The rows of the comparison the lab is about: AT, average pooling, strides 1122 against 1222, of
     the first tier present (every seed, and the seed mean when there is one)."""
 
-    def is_main(r):
-        return (
-            r["recipe"] == "at"
-            and r["pool"] == "avg"
-            and r["pair"][0].startswith("resnet18w")
-            and "_s1122_x1_" in r["pair"][0]
-        )
-
-    main = [r for r in rows if is_main(r)]
+    main = _resnet18_at_avg(rows, "_s1122_x1_")
     tiers = [r["tier"] for r in main]
     return [r for r in main if tiers and r["tier"] == tiers[0]]
+
+
+def _resnet18_at_avg(rows: list[dict], enlarged: str) -> list[dict]:
+    """The rows whose enlarged model is a ResNet18, AT, average pooling, with ``enlarged`` in its spec name
+    ("_s1122_x1_": the stride fix; "_s1222_x2_": the input upsampled ×2)."""
+    return [
+        r
+        for r in rows
+        if r["recipe"] == "at" and r["pool"] == "avg" and r["pair"][0].startswith("resnet18w")
+        and enlarged in r["pair"][0]
+    ]  # fmt: skip
 
 
 def upsampling_pair(rows: list[dict], tier: str) -> list[dict]:
     """The rows of the other fix in ``tier``: the ResNet18 AT average-pooling model with its input upsampled
     ×2 inside the model (strides 1222, so 4×4 → 8×8) against the same 4×4 baseline."""
-    return [
-        r
-        for r in rows
-        if r["recipe"] == "at" and r["pool"] == "avg" and r["tier"] == tier and r["scale"] == 2
-        and r["pair"][0].startswith("resnet18w") and "_s1222_x2_" in r["pair"][0]
-    ]  # fmt: skip
+    return [r for r in _resnet18_at_avg(rows, "_s1222_x2_") if r["tier"] == tier]
+
+
+def _metric_parts(best: list[dict], n: int, seeds: list[int]) -> str:
+    """'clean +3.3 points [+2.7, +3.8], gain; PGD-20 …': each metric's difference, its image count where it
+    is not ``n``, the seeds where they are not ``seeds``, and its verdict."""
+    return "; ".join(
+        f"{r['metric_label']} {interval_text(r, ' points')}{_fewer(r, n)}{_seeds_note(r, seeds)}, "
+        f"{verdict(r['lo'], r['hi']).split(' (')[0]}"
+        for r in best
+    )
 
 
 def upsampling_finding(rows: list[dict], tier: str, n: int) -> str:
@@ -286,15 +294,10 @@ def upsampling_finding(rows: list[dict], tier: str, n: int) -> str:
     best = best_per_metric(pair)
     seeds = row_seeds(best[0])
     which = f"mean of seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else f"seed {seeds[0]}"
-    parts = [
-        f"{r['metric_label']} {interval_text(r, ' points')}{_fewer(r, n)}{_seeds_note(r, seeds)}, "
-        f"{verdict(r['lo'], r['hi']).split(' (')[0]}"
-        for r in best
-    ]
     cost = f"×{best[0]['mac_ratio']:.1f} the baseline's multiply-adds"
     return (
         f" The other fix, the input upsampled ×2 inside the model ({best[0]['map']}, {which}, {cost}), against the "
-        "same baseline: " + "; ".join(parts) + "."
+        f"same baseline: {_metric_parts(best, n, seeds)}."
     )
 
 
@@ -328,16 +331,11 @@ def finding(rows: list[dict]) -> str:
     first = main[0]
     best = best_per_metric(main)
     n, named = first["n"], row_seeds(best[0])
-    parts = [
-        f"{r['metric_label']} {interval_text(r, ' points')}{_fewer(r, n)}{_seeds_note(r, named)}, "
-        f"{verdict(r['lo'], r['hi']).split(' (')[0]}"
-        for r in best
-    ]
     across = f" (mean of seeds {', '.join(map(str, named))})" if len(named) > 1 else ""
     seeds = sorted({r["seed"] for r in main if not r.get("seed_mean")})
     text = (
         f"In the {first['tier']} zoo ({first['budget']}), the 8×8 strides-1122 model minus its 4×4 baseline"
-        f"{across}, paired on {n:,} test images: " + "; ".join(parts) + "."
+        f"{across}, paired on {n:,} test images: {_metric_parts(best, n, named)}."
     )
     robust = [r for r in best if r["metric"] != "clean"]
     gains = [r["metric_label"] for r in robust if r["lo"] > 0]

@@ -351,13 +351,13 @@ def test_upload_mode_without_file_keeps_the_other_settings():
 
 def _first_image_a_default_model_gets_wrong() -> int:
     """From the bundled zoo's own predictions (the zoo is retrained now and then: no fixed image index)."""
+    from rcm_demo import lab
     from rcm_demo.data import load_sample
 
     s = load_sample()
     x = s.float(torch.arange(len(s)))
-    with torch.no_grad():
-        wrong = torch.stack([zoo.load_model(n)(x).argmax(1) != s.y for n in zoo.default_checkpoints(3, "cpu")])
-    return int(wrong.any(0).nonzero()[0])
+    right = torch.stack([lab.clean_correct(zoo.load_model(n), x, s.y) for n in zoo.default_checkpoints(3, "cpu")])
+    return int((~right.all(0)).nonzero()[0])
 
 
 def test_already_wrong_is_explained_with_a_one_click_switch(monkeypatch):
