@@ -60,6 +60,11 @@ def clock() -> RunClock:
     return _CLOCK
 
 
+def rate_text(rate: float) -> str:
+    """Images per second to two significant digits below 10, so AutoAttack's 0.26 img/s does not print as 0."""
+    return f"{rate:,.0f}" if rate >= 10 else f"{rate:.2g}"
+
+
 class Progress:
     """A light progress bar: images/s (on the run clock) and running loss; one line per 10% when not on a
     terminal."""
@@ -77,7 +82,7 @@ class Progress:
         rate = self.done / max(self.clock.now() - self.t0, 1e-9)
         frac = self.done / self.total
         bar = "#" * int(20 * frac)
-        line = f"{self.prefix} [{bar:<20}] {self.done}/{self.total} {rate:,.0f} img/s"
+        line = f"{self.prefix} [{bar:<20}] {self.done}/{self.total} {rate_text(rate)} img/s"
         line += f" loss {loss:.4f}" if loss is not None else ""
         if self.tty:
             print("\r" + line, end="" if self.done < self.total else "\n", file=sys.stderr, flush=True)

@@ -432,3 +432,12 @@ def test_run_clock_does_not_count_a_sigstop():
     child.send_signal(signal.SIGCONT)
     out, _ = child.communicate(timeout=30)
     assert 3.0 < float(out) < 5.5, out
+
+
+def test_progress_rate_keeps_slow_attacks_readable():
+    """AutoAttack runs at a fraction of an image per second; the bar printed '0 img/s' for an hour."""
+    from rcm_demo.progress import rate_text
+
+    assert rate_text(0.258) == "0.26"
+    assert rate_text(3.04) == "3"
+    assert rate_text(1234.4) == "1,234"
