@@ -4,7 +4,7 @@ import json
 
 import streamlit as st
 
-from rcm_demo import lab, ui, viz
+from rcm_demo import lab, ui, viz, zoo_table
 from rcm_demo.data import CLASSES
 
 ui.page_header(
@@ -62,6 +62,10 @@ for col, (name, r) in zip(st.columns(len(results)), results.items()):
             mime="image/png",
             key=f"png_{name}",
         )
+
+context = zoo_table.one_image_context({n: ui.card(n) for n in results}, labels)
+if context:
+    st.caption(context)
 
 if any(not r["clean_correct"] for r in results.values()):
     st.info(

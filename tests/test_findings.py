@@ -294,3 +294,19 @@ def test_control_figure_rows_follow_the_contrast(tmp_path):
     assert pgd[2]["diff"] == pytest.approx(pgd[0]["diff"] - pgd[1]["diff"])
     assert viz.forest_svg(rows, title=control.CONTROL_TITLE).startswith("<img")
     assert control.control_rows([]) == []
+
+
+def test_one_image_context_is_read_from_the_cards():
+    def card(value, n=10_000):
+        return {"metrics": {"pgd20": {"value": value, "n": n, "attack": {"eps": 8 / 255}}}}
+
+    labels = {"a": "4×4 baseline", "b": "8×8 strides"}
+    text = zoo_table.one_image_context({"a": card(0.392), "b": card(0.398)}, labels)
+    assert "PGD-20 at 8/255 on 10,000 test images" in text
+    assert "4×4 baseline 39.2%; 8×8 strides 39.8%" in text
+    assert "41.0%" in zoo_table.one_image_context({"a": card(0.41), "b": card(0.398)}, labels)
+    mixed = zoo_table.one_image_context({"a": card(0.392), "b": card(0.5, n=1_000)}, labels)
+    assert "(n=1,000)" in mixed and "on 10,000 test images" not in mixed
+    # a checkpoint without the metric is left out; none with it gives no sentence at all
+    assert "8×8" not in zoo_table.one_image_context({"a": card(0.392), "b": {"metrics": {}}}, labels)
+    assert zoo_table.one_image_context({"b": {"metrics": {}}}, labels) == ""

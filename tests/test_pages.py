@@ -299,6 +299,10 @@ def test_default_image_is_classified_correctly_by_the_default_models(page, monke
     else:
         assert at.multiselect(key="models").value == names
         i = at.session_state["sample_id"]
+    if "Attack" in page:  # one image's verdicts stand beside the cards' test-set accuracy of the same models
+        context = next(c.value for c in at.caption if c.value.startswith("One image is one draw"))
+        pgd = zoo.get_checkpoint(names[0]).meta["metrics"]["pgd20"]
+        assert f"{100 * pgd['value']:.1f}%" in context
     from rcm_demo.data import load_sample
     from rcm_demo.lab import clean_correct
 
