@@ -457,7 +457,7 @@ def architectures_markdown(rows: list[dict], metrics=("clean", "pgd20", "cw30", 
     lines.append("|---|---|---|---|" + "---|" * len(metrics))
     for a in archs:
         if not a["metrics"]:
-            cells = ["not in the zoo yet", *["–"] * (len(metrics) - 1)]
+            cells = ["no evaluated pair in the zoo yet", *["–"] * (len(metrics) - 1)]
             lines.append(f"| {a['title']} | {a['strides']} | – | – | " + " | ".join(cells) + " |")
             continue
         cells = [
@@ -505,5 +505,5 @@ def architectures_finding(rows: list[dict]) -> str:
         )
     missing = [a["title"] for a in archs if not a["metrics"]]
     if missing:
-        text += f" Not in the zoo yet: {_names(missing)}."
+        text += f" No evaluated pair in the zoo yet: {_names(missing)}."
     return text

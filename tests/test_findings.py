@@ -147,7 +147,7 @@ def test_labels_name_the_budget_while_the_zoo_mixes_budgets(tmp_path):
 
 def test_four_networks_side_by_side_follow_the_cards(tmp_path):
     """Each registered network gets a line: its reference strides against the enlarged twin where the zoo
-    holds the pair, "not in the zoo yet" where it does not; the sentence moves with the cards."""
+    holds the pair, "no evaluated pair in the zoo yet" where it does not; the sentence moves with the cards."""
     g = torch.Generator().manual_seed(1)
     _zoo(tmp_path, gain_robust=0.25)
     _save(tmp_path, "2222", 0, 0.50, 0.30, g, arch="alexnet")
@@ -158,11 +158,11 @@ def test_four_networks_side_by_side_follow_the_cards(tmp_path):
     assert archs["alexnet"]["strides"] == "2222 → 1122" and archs["alexnet"]["map"] == "2×2 → 7×7"
     assert archs["vgg16_bn"]["strides"] == "22222 → 11222" and not archs["vgg16_bn"]["metrics"]
     table = zoo_table.architectures_markdown(rows, ("clean", "pgd20"))
-    assert len(table.splitlines()) == 2 + 4 and table.count("not in the zoo yet") == 2
+    assert len(table.splitlines()) == 2 + 4 and table.count("no evaluated pair in the zoo yet") == 2
     text = zoo_table.architectures_finding(rows)
     assert "2 of the paper's 4 networks have" in text and "(ResNet18 and AlexNet)" in text
     assert "PGD-20: gain for ResNet18; loss for AlexNet." in text
-    assert "Not in the zoo yet: PreActResNet18 and VGG16-BN." in text
+    assert "No evaluated pair in the zoo yet: PreActResNet18 and VGG16-BN." in text
     assert "disagree between attacks" not in text  # one robust metric per network here: nothing to disagree
     readme = evaluate.results_table(tmp_path)
     assert zoo_table.architectures_markdown(rows) in readme and text in readme
