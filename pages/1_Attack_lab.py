@@ -66,6 +66,7 @@ for col, (name, r) in zip(st.columns(len(results)), results.items()):
 context = zoo_table.one_image_context({n: ui.card(n) for n in results}, labels)
 if context:
     st.caption(context)
+    ui.page_link("pages/5_Model_zoo.py", "Paired differences with their 95% intervals: Model zoo")
 
 if any(not r["clean_correct"] for r in results.values()):
     st.info(

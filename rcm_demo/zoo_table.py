@@ -304,22 +304,30 @@ def upsampling_finding(rows: list[dict], tier: str, n: int) -> str:
 def one_image_context(cards: dict[str, dict], labels: dict[str, str], metric: str = "pgd20") -> str:
     """A sentence that puts one image's verdicts beside the same models' accuracy over many test images,
     read from their cards (``cards``: name -> card): one image is one draw, and a side-by-side view of a
-    single image can go either way whatever the averages say. Empty when no card has the metric."""
+    single image can go either way whatever the averages say. A setting all cards share (ε, number of
+    images) is said once, one that differs is said per model. Empty when no card has the metric."""
     parts = [(n, c["metrics"][metric]) for n, c in cards.items() if c.get("metrics", {}).get(metric)]
     if not parts:
         return ""
-    eps = parts[0][1].get("attack", {}).get("eps")
-    budget = f" at {eps * 255:.3g}/255" if eps else ""
-    same_n = len({m["n"] for _, m in parts}) == 1
-    on = f" on {parts[0][1]['n']:,} test images" if same_n else ""
+
+    def eps_text(m):
+        eps = m.get("attack", {}).get("eps")
+        return f"at {eps * 255:.3g}/255" if eps else "ε not recorded"
+
+    def n_text(m):
+        return f"n={m['n']:,}"
+
+    shared = {f: len({f(m) for _, m in parts}) == 1 for f in (eps_text, n_text)}
+    budget = f" {eps_text(parts[0][1])}" if shared[eps_text] else ""
+    on = f" on {parts[0][1]['n']:,} test images" if shared[n_text] else ""
     values = "; ".join(
-        f"{labels.get(name, name)} {100 * m['value']:.1f}%" + ("" if same_n else f" (n={m['n']:,})")
+        f"{labels.get(name, name)} {100 * m['value']:.1f}%"
+        + (f" ({', '.join(f(m) for f in (eps_text, n_text) if not shared[f])})" if not all(shared.values()) else "")
         for name, m in parts
     )
     return (
         f"One image is one draw: on another the verdicts can come out the other way. "
-        f"Share of images each model holds under {CARD_METRICS[metric]}{budget}{on} (from the cards): {values}. "
-        "Paired differences with their intervals: Model zoo page."
+        f"Share of images each model holds under {CARD_METRICS[metric]}{budget}{on} (from the cards): {values}."
     )
 
 

@@ -297,8 +297,8 @@ def test_control_figure_rows_follow_the_contrast(tmp_path):
 
 
 def test_one_image_context_is_read_from_the_cards():
-    def card(value, n=10_000):
-        return {"metrics": {"pgd20": {"value": value, "n": n, "attack": {"eps": 8 / 255}}}}
+    def card(value, n=10_000, eps=8 / 255):
+        return {"metrics": {"pgd20": {"value": value, "n": n, "attack": {"eps": eps}}}}
 
     labels = {"a": "4×4 baseline", "b": "8×8 strides"}
     text = zoo_table.one_image_context({"a": card(0.392), "b": card(0.398)}, labels)
@@ -307,6 +307,13 @@ def test_one_image_context_is_read_from_the_cards():
     assert "41.0%" in zoo_table.one_image_context({"a": card(0.41), "b": card(0.398)}, labels)
     mixed = zoo_table.one_image_context({"a": card(0.392), "b": card(0.5, n=1_000)}, labels)
     assert "(n=1,000)" in mixed and "on 10,000 test images" not in mixed
+    assert "PGD-20 at 8/255 (from" in mixed
+    # an imported card measured at another budget: each model says its own ε, none is claimed for all
+    other = zoo_table.one_image_context({"a": card(0.392), "b": card(0.31, eps=16 / 255)}, labels)
+    assert "(at 16/255)" in other and "(at 8/255)" in other and "PGD-20 at" not in other
+    assert "on 10,000 test images" in other
+    both = zoo_table.one_image_context({"a": card(0.392), "b": card(0.31, n=1_000, eps=16 / 255)}, labels)
+    assert "8×8 strides 31.0% (at 16/255, n=1,000)" in both
     # a checkpoint without the metric is left out; none with it gives no sentence at all
     assert "8×8" not in zoo_table.one_image_context({"a": card(0.392), "b": {"metrics": {}}}, labels)
     assert zoo_table.one_image_context({"b": {"metrics": {}}}, labels) == ""
