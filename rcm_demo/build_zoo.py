@@ -7,7 +7,8 @@ evaluate it on the whole test set, one model at a time with every core.
 
 Idempotent: a checkpoint whose card already records the planned training settings is not trained
 again, and a metric already on its card with the planned number of images is not measured again. A
-run cut off at any moment continues from ``runs/<name>/state.pt`` (written after every epoch) when the
+run cut off at any moment continues from ``runs/<name>/state.pt`` (written after every epoch), and an
+evaluation from ``runs/<name>/eval-<metric>.pt`` (written after every batch of 500 images), when the
 same command is started again. ``--status FILE`` keeps a one-line JSON status of the current step.
 """
 
@@ -60,6 +61,7 @@ def build(plan, data_dir: str, threads: int, directory: Path, status: str = "", 
             print(f"== evaluating {p.name}: {attacks} on {n} images", file=sys.stderr, flush=True)
             args = ["--checkpoints", p.name, "--attacks", attacks, "--n", str(n), "--aa-n", str(n)]
             args += ["--aa-attacks", "apgd-ce,apgd-t", "--data-dir", data_dir, "--threads", str(threads)]
+            args += ["--resume-dir", run_dir]  # a metric cut off at a session's end continues from its last batch
             evaluate.main([*args, *_dir_flag("--dir", directory, PRETRAINED_DIR)])
         state = Path(run_dir) / p.name / "state.pt"
         if state.exists():  # the checkpoint and its card are complete: the resume point has done its job

@@ -18,6 +18,7 @@ import argparse
 import csv
 import datetime
 import hashlib
+import json
 import re
 import shlex
 import sys
@@ -125,6 +126,12 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--csv", default="", help="also write the results here")
     p.add_argument("--no-update-cards", action="store_true")
+    p.add_argument(
+        "--resume-dir",
+        default="",
+        help="save each metric's progress after every batch in <dir>/<checkpoint>/eval-<metric>.pt and continue "
+        "a cut-off run from it (build_zoo passes its --run-dir)",
+    )
     p.add_argument("--dir", default="", help="checkpoint directory (default: pretrained/)")
     p.add_argument("--table", action="store_true", help="print the markdown table from the cards and exit")
     p.add_argument(
@@ -149,10 +156,61 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def evaluate_model(model, x, y, attack: EvalSetting, aa_attacks, seed, batch_size, label=""):
+def evaluate_model(
+    model, x, y, attack: EvalSetting, aa_attacks, seed, batch_size, label="", partial: Path | None = None, tag=""
+):
+    """Per-image correctness under ``attack``, batch by batch with one seeded generator. With ``partial``
+    (a file path) the bits so far, the generator's state and the seconds spent are saved after every
+    batch, and a run cut off part-way continues from there when ``tag`` (what was measured: checkpoint
+    weights, images, settings) is the same, with the same numbers an uncut run gives. Returns
+    (correct, seconds), the seconds counting every part of a resumed run."""
     g = torch.Generator().manual_seed(seed)
+    parts, spent = [], 0.0
+    saved = _read_partial(partial, tag) if partial else None
+    if saved:
+        parts, spent = [saved["correct"]], saved["seconds"]
+        g.set_state(saved["rng"])
+        print(f"{label} {attack.label}: resumed after {len(saved['correct'])} of {len(y)} images", file=sys.stderr)
     bar = Progress(len(y), f"{label} {attack.label}")
-    return robust_correct(model, x, y, lambda m, xb, yb: attack.run(m, xb, yb, aa_attacks, g), batch_size, bar.update)
+    start, t0 = sum(len(c) for c in parts), clock().now()  # the run clock leaves out time the process was stopped
+    bar.done = start
+    for i in range(start, len(y), batch_size):
+        xb, yb = x[i : i + batch_size], y[i : i + batch_size]
+        parts.append(
+            robust_correct(model, xb, yb, lambda m, a, b: attack.run(m, a, b, aa_attacks, g), len(yb), bar.update)
+        )
+        if partial and i + batch_size < len(y):
+            _write_partial(partial, tag, torch.cat(parts), g, spent + clock().now() - t0)
+    return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.bool), spent + clock().now() - t0
+
+
+def partial_path(run_dir, name: str, key: str) -> Path:
+    """Where a metric cut off part-way keeps its bits: ``<run_dir>/<name>/eval-<key>.pt`` (beside a model's
+    training resume state, so it travels with the repository the same way)."""
+    return Path(run_dir) / name / f"eval-{key}.pt"
+
+
+def _write_partial(path: Path, tag: str, correct, g, seconds: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save({"tag": tag, "correct": correct, "rng": g.get_state(), "seconds": seconds}, tmp)
+    tmp.replace(path)  # a cut in the middle of a write leaves the previous batch's state
+
+
+def _read_partial(path: Path, tag: str):
+    """The saved state when it measured the same thing, else None (with a line saying why it is not used)."""
+    if not path.exists():
+        return None
+    try:
+        saved = torch.load(path, weights_only=True)
+        ok = saved["tag"] == tag and saved["correct"].dtype == torch.bool
+    except Exception as e:  # a truncated or foreign file: measure again rather than fail the build
+        print(f"ignoring {path}: unreadable ({type(e).__name__})", file=sys.stderr)
+        return None
+    if not ok:
+        print(f"ignoring {path}: it measured other weights, images or settings", file=sys.stderr)
+        return None
+    return saved
 
 
 def main(argv=None):
@@ -205,11 +263,16 @@ def main(argv=None):
         for key in keys:
             att = EVAL_ATTACKS[key]
             n = min(args.aa_n, len(y)) if key == "autoattack" else len(y)
-            t0 = clock().now()  # leaves out time the process was stopped
-            correct = evaluate_model(model, x[:n], y[:n], att, aa_attacks, args.seed, args.batch_size, name)
-            took = clock().now() - t0
-            acc = correct.float().mean().item()
             settings = att.card_settings(aa_attacks)
+            subset = hashlib.sha256(idx[:n].numpy().tobytes()).hexdigest()
+            partial = partial_path(args.resume_dir, name, key) if args.resume_dir else None
+            tag = json.dumps(
+                [meta.get("sha256"), subset, settings, args.seed, args.batch_size, A.arithmetic(A.model_device(model))]
+            )
+            correct, took = evaluate_model(
+                model, x[:n], y[:n], att, aa_attacks, args.seed, args.batch_size, name, partial, tag
+            )
+            acc = correct.float().mean().item()
             meta.setdefault("metrics", {})[key] = {
                 "value": round(acc, 4),
                 "n": n,
@@ -217,7 +280,7 @@ def main(argv=None):
                 "dataset": test.source,
                 "subset_seed": args.seed,
                 "attack": settings,
-                "subset_sha256": hashlib.sha256(idx[:n].numpy().tobytes()).hexdigest(),
+                "subset_sha256": subset,
                 "seconds": round(took, 1),
                 "device": str(A.model_device(model)),
                 # bf16 on AMX CPUs: PGD-20 on 500 images differed from fp32 on 1 (docs/decisions.md)
@@ -231,6 +294,8 @@ def main(argv=None):
             print(f"{name}: {att.label} {acc:.2%} (n={n}, {took:.0f} s)", file=sys.stderr)
             if not args.no_update_cards:
                 write_card(ck.card, meta)
+            if partial:
+                partial.unlink(missing_ok=True)  # the card holds the metric now
         rows.append(row)
     print(markdown(rows, keys))
     if args.csv:

@@ -441,3 +441,65 @@ def test_progress_rate_keeps_slow_attacks_readable():
     assert rate_text(0.258) == "0.26"
     assert rate_text(3.04) == "3"
     assert rate_text(1234.4) == "1,234"
+
+
+class _FirstPixelModel(torch.nn.Module):
+    """Predicts the class floor(10 · first pixel): correctness under _DrawAttack is a coin the generator tosses."""
+
+    def forward(self, x):
+        return torch.nn.functional.one_hot((10 * x.flatten(1)[:, 0]).long().clamp(0, 9), 10).float()
+
+
+class _DrawAttack:
+    label = "draw"
+
+    def __init__(self, cut_after=None):
+        self.calls, self.cut_after = 0, cut_after
+
+    def run(self, model, x, y, aa_attacks, g):
+        self.calls += 1
+        if self.calls == self.cut_after:
+            raise KeyboardInterrupt  # the session ends part-way through this batch
+        x = x.clone()
+        x.view(len(x), -1)[:, 0] = torch.rand(len(x), generator=g)
+        return x
+
+
+def test_evaluation_cut_off_part_way_resumes_with_the_uncut_numbers(tmp_path, capsys):
+    model, x, y = _FirstPixelModel(), torch.zeros(40, 3, 32, 32), torch.arange(40) % 10
+    uncut, _ = evaluate.evaluate_model(model, x, y, _DrawAttack(), "standard", 0, 8)
+    assert 0 < uncut.sum() < 40  # the bits hang on the generator's draws, so a wrong resume shows
+    part = evaluate.partial_path(tmp_path, "m", "pgd20")
+    with pytest.raises(KeyboardInterrupt):
+        evaluate.evaluate_model(model, x, y, _DrawAttack(cut_after=4), "standard", 0, 8, "m", part, "tag")
+    assert part.exists() and len(torch.load(part, weights_only=True)["correct"]) == 24
+    attack = _DrawAttack()
+    resumed, seconds = evaluate.evaluate_model(model, x, y, attack, "standard", 0, 8, "m", part, "tag")
+    assert attack.calls == 2 and torch.equal(resumed, uncut) and seconds >= 0
+    assert "resumed after 24 of 40 images" in capsys.readouterr().err
+    # a state saved for other weights, images or settings (its tag) is not used, nor is a damaged file
+    part.unlink()  # (evaluate.main removes it once the card holds the metric)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate.evaluate_model(model, x, y, _DrawAttack(cut_after=2), "standard", 0, 8, "m", part, "tag")
+    attack = _DrawAttack()
+    again, _ = evaluate.evaluate_model(model, x, y, attack, "standard", 0, 8, "m", part, "other weights")
+    assert attack.calls == 5 and torch.equal(again, uncut)
+    assert "measured other weights" in capsys.readouterr().err
+    part.write_bytes(b"not a torch file")
+    attack = _DrawAttack()
+    assert torch.equal(evaluate.evaluate_model(model, x, y, attack, "standard", 0, 8, "m", part, "tag")[0], uncut)
+    assert attack.calls == 5 and "unreadable" in capsys.readouterr().err
+
+
+def test_evaluate_cli_resume_dir_removes_its_state_once_the_card_has_the_metric(tiny_folder, tmp_path, monkeypatch):
+    train.main(_flags(tiny_folder, tmp_path, "--epochs", "1"))
+    monkeypatch.setattr(zoo, "PRETRAINED_DIR", tmp_path / "pt")
+    name, runs = "resnet18w4_s1222_x1_avg.std", tmp_path / "runs"
+    saved = []
+    real = evaluate._write_partial
+    monkeypatch.setattr(evaluate, "_write_partial", lambda p, *a: saved.append(p) or real(p, *a))
+    evaluate.main(
+        ["--checkpoints", name, "--n", "12", "--batch-size", "4", "--attacks", "pgd20"] + ["--resume-dir", str(runs)]
+    )
+    assert saved == [evaluate.partial_path(runs, name, "pgd20")] * 2  # after batches 1 and 2 of 3
+    assert not saved[0].exists() and zoo.get_checkpoint(name).meta["metrics"]["pgd20"]["n"] == 12
