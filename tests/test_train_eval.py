@@ -344,6 +344,10 @@ def test_seed_names_and_build_zoo_plan(tiny_folder, tmp_path, monkeypatch):
     del meta["metrics"]["autoattack"]  # an evaluation cut off before its last metric
     card.write_text(json.dumps(meta))
     assert build_zoo.unfinished_first(plan, runs, pt) == (plan[1], plan[0])
+    build_zoo.build(plan, str(tiny_folder), 1, pt, run_dir=runs)
+    (aa,) = calls  # only the missing metric, resumable, in AutoAttack's smaller batches
+    assert aa[aa.index("--attacks") + 1] == "autoattack" and aa[aa.index("--resume-dir") + 1] == runs
+    assert aa[aa.index("--batch-size") + 1] == str(build_zoo.AA_BATCH)
 
 
 def test_a_half_trained_model_is_finished_first(tmp_path):
