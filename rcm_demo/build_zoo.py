@@ -24,7 +24,8 @@ from . import evaluate, train
 from .zoo import PRETRAINED_DIR
 from .zoo_plan import LITE_PLAN, missing_evaluations, plan_status, trained_as_planned
 
-AA_BATCH = 100  # AutoAttack's resume step: 500 images of the VGG16 11222 model are about an hour on 2 cores
+# AutoAttack's resume step: its batches are the long ones (an estimated hour per 500 images of VGG16 11222).
+AA_BATCH = 100
 
 
 def _write_status(path: str, **fields) -> None:
