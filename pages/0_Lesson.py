@@ -94,7 +94,10 @@ with ui.user_errors():
                 hide_index=True,
             )
             st.caption(f"Live on {ui.device()}: interleaved rounds of one forward pass; indicative.")
-st.info(f"**What to notice.** {lesson.notice(k - 1, ui.comparison_rows(), points, cost, ui.pooling_contrast())}")
+attacked = (labels[trio[0]], ui.card(trio[0]))  # step 1's model: its card gives the share PGD-20 flips
+st.info(
+    f"**What to notice.** {lesson.notice(k - 1, ui.comparison_rows(), points, cost, ui.pooling_contrast(), attacked)}"
+)
 ui.page_link(step.page, f"Explore further: {step.page_label}")
 ui.write_url(STATE)
 

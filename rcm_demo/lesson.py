@@ -18,6 +18,7 @@ from plotly.offline import get_plotlyjs
 
 from .control import control_finding
 from .lab import AttackSettings
+from .metrics import unpack_bits
 from .probe import SYNTHETIC_KINDS as SYNTHETIC  # noqa: F401  (the perturbation kinds of step 3)
 from .zoo_table import finding
 
@@ -39,8 +40,7 @@ STEPS = (
         "Take one test image the network classifies correctly and add a perturbation δ that no person would "
         "notice: every pixel moves by at most ε (here in units of 1/255). PGD searches for the δ that hurts "
         "the model most. Move ε and watch the prediction.",
-        "At 8/255 the two images look the same to us, yet PGD flips most test images even for this adversarially "
-        "trained model (its card gives the rate); lower ε until it holds. The amplified δ is structured, not noise.",
+        "{attack} Lower ε until it holds. The amplified δ is structured, not noise.",  # notice(): attack_finding
         "pages/1_Attack_lab.py",
         "Attack lab",
     ),
@@ -163,18 +163,45 @@ def cost_finding(cost: list[dict] | None) -> str:
     return text + ". Every later layer runs on the larger map; the time that costs is measured on request, here."
 
 
+def attack_finding(attacked: tuple[str, dict] | None) -> str:
+    """Step 1's "what to notice", from the card of the model it attacks (``attacked``: label, card): the
+    share of the test images it classifies correctly that PGD-20 flips, from the card's per-image bits."""
+    label, card = attacked or ("", {})
+    m = card.get("metrics", {})
+    clean, pgd = m.get("clean"), m.get("pgd20")
+    same = clean and pgd and clean["n"] == pgd["n"] and clean.get("subset_sha256") == pgd.get("subset_sha256")
+    if not (same and clean.get("correct_bits") and pgd.get("correct_bits")):
+        return (
+            "At 8/255 the two images look the same to us, yet a PGD attack flips many test images, even for "
+            "adversarially trained models (the Model zoo lists each model's rate)."
+        )
+    n = clean["n"]
+    right = unpack_bits(clean["correct_bits"], n)
+    flipped = (right & ~unpack_bits(pgd["correct_bits"], n)).sum().item() / max(right.sum().item(), 1)
+    who = "this adversarially trained model" if card.get("recipe") in ("at", "trades") else "this model"
+    eps = pgd.get("attack", {}).get("eps", 8 / 255) * 255
+    return (
+        f"At {eps:.3g}/255 the two images look the same to us, yet PGD-20 flips {100 * flipped:.0f}% of the test "
+        f"images {who} ({label}) classifies correctly: its card has {100 * clean['value']:.1f}% clean and "
+        f"{100 * pgd['value']:.1f}% under PGD-20 at {eps:.3g}/255, on {n:,} test images."
+    )
+
+
 def notice(
     i: int,
     rows: list[dict],
     pooling: list[dict] | None = None,
     cost: list[dict] | None = None,
     contrast: list[dict] | None = None,
+    attacked: tuple[str, dict] | None = None,
 ) -> str:
     """Step ``i``'s "what to notice"; a finding in it is generated, never written by hand: from the cards'
     paired differences (``rows``: ``zoo_table.comparison_rows()``; ``contrast``: the max-pooling control,
-    ``control.pooling_contrast()``) or from the pooling measurement the step shows (``pooling``:
-    ``lab.zoo_pooling`` rows)."""
+    ``control.pooling_contrast()``), from the pooling measurement the step shows (``pooling``:
+    ``lab.zoo_pooling`` rows) or from the attacked model's card (``attacked``: label, card)."""
     text = STEPS[i].notice
+    if "{attack}" in text:
+        text = text.replace("{attack}", attack_finding(attacked))
     if "{finding}" in text:
         text = text.replace("{finding}", finding(rows))
     if "{control}" in text:
@@ -191,7 +218,7 @@ def step_index(step: int) -> int:
 
 
 def export_html(
-    figures: dict[int, list[go.Figure]], notes=None, rows=(), pooling=None, cost=None, contrast=None
+    figures: dict[int, list[go.Figure]], notes=None, rows=(), pooling=None, cost=None, contrast=None, attacked=None
 ) -> str:
     """The whole lesson as one self-contained HTML page: every step's text, its figures (interactive,
     plotly.js inlined once, so it works offline) and an optional note per step (e.g. what was computed)."""
@@ -209,7 +236,7 @@ def export_html(
         parts.append(f"<h2>{i + 1}. {html.escape(step.title)}</h2><p>{html.escape(step.text)}</p>")
         for fig in figures.get(i, []):
             parts.append(pio.to_html(fig, full_html=False, include_plotlyjs=False))
-        what = notice(i, list(rows), pooling, cost, contrast)
+        what = notice(i, list(rows), pooling, cost, contrast, attacked)
         what = html.escape(what).replace("\n\n", "<br><br>")  # the findings' paragraphs
         parts.append(f"<p class='notice'><b>What to notice:</b> {what}</p>")
         if notes and notes.get(i):

@@ -317,3 +317,19 @@ def test_one_image_context_is_read_from_the_cards():
     # a checkpoint without the metric is left out; none with it gives no sentence at all
     assert "8×8" not in zoo_table.one_image_context({"a": card(0.392), "b": {"metrics": {}}}, labels)
     assert zoo_table.one_image_context({"b": {"metrics": {}}}, labels) == ""
+
+
+def test_lesson_step_one_reads_the_attacked_models_card():
+    clean = torch.tensor([True] * 6 + [False] * 4)
+    pgd = torch.tensor([True, True, True, False, False, False, True, False, False, False])  # 3 of 6 right flip
+    card = {"recipe": "at", "metrics": {"clean": _metric(clean), "pgd20": {**_metric(pgd), "attack": {"eps": 8 / 255}}}}
+    text = lesson.notice(0, [], attacked=("4×4 baseline", card))
+    assert "PGD-20 flips 50% of the test images this adversarially trained model (4×4 baseline) classifies" in text
+    assert "60.0% clean and 40.0% under PGD-20 at 8/255, on 10 test images" in text
+    card["metrics"]["pgd20"]["correct_bits"] = metrics.pack_bits(torch.tensor([True] * 5 + [False] * 5))
+    assert "flips 17%" in lesson.notice(0, [], attacked=("b", card))
+    card["recipe"] = "std"
+    assert "images this model (b)" in lesson.notice(0, [], attacked=("b", card))
+    # without both metrics on the same images: no number at all
+    del card["metrics"]["pgd20"]
+    assert "%" not in lesson.notice(0, [], attacked=("b", card)) and "%" not in lesson.notice(0, [])

@@ -296,6 +296,8 @@ def test_default_image_is_classified_correctly_by_the_default_models(page, monke
     names = zoo.default_checkpoints(3, "cpu")
     if "Lesson" in page:  # the lesson names its image in the first step's caption: "... bundled image #12 ..."
         i = int(next(c.value for c in at.caption if "bundled image #" in c.value).split("#")[1].split()[0])
+        pgd = zoo.get_checkpoint(names[0]).meta["metrics"]["pgd20"]  # step 1's notice reads its model's card
+        assert f"{100 * pgd['value']:.1f}% under PGD-20" in at.info[0].value
     else:
         assert at.multiselect(key="models").value == names
         i = at.session_state["sample_id"]

@@ -437,7 +437,8 @@ def lesson_html(trio: list[str], i: int) -> str:
         4: "From the model cards.",
         5: "From the model cards.",
     }
-    return lesson.export_html(figures, notes, rows, points, cost, pooling_contrast())
+    attacked = (names[trio[0]], card(trio[0]))
+    return lesson.export_html(figures, notes, rows, points, cost, pooling_contrast(), attacked)
 
 
 def correct_marks(names: tuple, ids: tuple) -> dict[int, str]:

@@ -139,10 +139,10 @@ def presentation_mode(on: bool):
         st.html(PRESENTATION_CSS)
 
 
-def page_link(path: str, label: str):
-    """A link to another page of the app (nothing when the page runs on its own, e.g. under AppTest)."""
+def page_link(path: str, label: str, icon: str | None = ":material/arrow_forward:"):
+    """A link to another page of the app (a caption when the page runs on its own, e.g. under AppTest)."""
     try:
-        st.page_link(path, label=label)
+        st.page_link(path, label=label, icon=icon)
     except StreamlitPageNotFoundError:
         st.caption(f"Explore further: {label}")
 
