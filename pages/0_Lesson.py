@@ -37,7 +37,7 @@ x, y = xs[i : i + 1].float() / 255, ys[i : i + 1]
 
 st.header(f"{k}. {step.title}")
 st.markdown(step.text)
-points = cost = None  # what steps 4 and 6 measure or read: their "what to notice" is written from it
+points = cost = energy = None  # what steps 2, 4 and 6 measure or read: their "what to notice" is written from it
 with ui.user_errors():
     if k == 1:
         eps = st.slider("ε (L∞, ×1/255)", 0.0, 16.0, key="lesson_eps", step=0.5)
@@ -63,6 +63,7 @@ with ui.user_errors():
         )
     elif k == 2:
         r = ui.attack_results((trio[0],), f"sample:{i}", lesson.attack_settings(8.0), _x=x, _y=y)[trio[0]]
+        energy = (labels[trio[0]], r["energy"])
         fig = viz.energy_profile({trio[0]: r["energy"]}, labels=labels)
         ui.chart(fig, "lesson_energy", big=present, light=None if present else viz.scatter_svg(fig))
         st.caption(f"Live: PGD-10 at 8/255 on bundled image #{i}, {labels[trio[0]]}.")
@@ -95,9 +96,8 @@ with ui.user_errors():
             )
             st.caption(f"Live on {ui.device()}: interleaved rounds of one forward pass; indicative.")
 attacked = (labels[trio[0]], ui.card(trio[0]))  # step 1's model: its card gives the share PGD-20 flips
-st.info(
-    f"**What to notice.** {lesson.notice(k - 1, ui.comparison_rows(), points, cost, ui.pooling_contrast(), attacked)}"
-)
+what = lesson.notice(k - 1, ui.comparison_rows(), points, cost, ui.pooling_contrast(), attacked, energy)
+st.info(f"**What to notice.** {what}")
 ui.page_link(step.page, f"Explore further: {step.page_label}")
 ui.write_url(STATE)
 

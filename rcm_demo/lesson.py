@@ -49,8 +49,7 @@ STEPS = (
         "Where the perturbation goes",
         "Follow δ through the network: after every stage, how large is the change of the features relative to "
         "the features themselves, ‖f(x+δ) − f(x)‖ / ‖f(x)‖?",
-        "The relative change typically grows from a few percent at the input to tens of percent in the last "
-        "stage: the network amplifies δ on its way to the pooled features. Pooling is the last chance to damp it.",
+        "{energy} Pooling is the last chance to damp it.",  # notice(): energy_finding, from the profile shown
         "pages/2_Feature_map_energy.py",
         "Feature-map energy",
     ),
@@ -187,6 +186,22 @@ def attack_finding(attacked: tuple[str, dict] | None) -> str:
     )
 
 
+def energy_finding(energy: dict | None, label: str = "") -> str:
+    """Step 2's "what to notice", from the profile the step shows (``probe.layer_energy``: stage -> its
+    ``relative`` change ‖f(x+δ) − f(x)‖ / ‖f(x)‖): how the change grows from the input to the last stage."""
+    if not energy or "input" not in energy or "layer4" not in energy:
+        return "Compare the relative change at the input with the one after the last stage."
+    first, last = energy["input"]["relative"], energy["layer4"]["relative"]
+    of = f" of {label}" if label else ""
+    text = f"Measured here: the relative change{of} is {100 * first:.1f}% at the input and {100 * last:.1f}% "
+    if last > first:
+        return (
+            text
+            + f"after the last stage (×{last / first:.1f}): the network amplifies δ on its way to the pooled features."
+        )
+    return text + "after the last stage: on this image the network does not amplify δ."
+
+
 def notice(
     i: int,
     rows: list[dict],
@@ -194,14 +209,19 @@ def notice(
     cost: list[dict] | None = None,
     contrast: list[dict] | None = None,
     attacked: tuple[str, dict] | None = None,
+    energy: tuple[str, dict] | None = None,
 ) -> str:
     """Step ``i``'s "what to notice"; a finding in it is generated, never written by hand: from the cards'
     paired differences (``rows``: ``zoo_table.comparison_rows()``; ``contrast``: the max-pooling control,
     ``control.pooling_contrast()``), from the pooling measurement the step shows (``pooling``:
-    ``lab.zoo_pooling`` rows) or from the attacked model's card (``attacked``: label, card)."""
+    ``lab.zoo_pooling`` rows), from the attacked model's card (``attacked``: label, card) or from the energy
+    profile step 2 shows (``energy``: label, ``probe.layer_energy``)."""
     text = STEPS[i].notice
     if "{attack}" in text:
         text = text.replace("{attack}", attack_finding(attacked))
+    if "{energy}" in text:
+        label, profile = energy or ("", None)
+        text = text.replace("{energy}", energy_finding(profile, label))
     if "{finding}" in text:
         text = text.replace("{finding}", finding(rows))
     if "{control}" in text:
@@ -218,7 +238,14 @@ def step_index(step: int) -> int:
 
 
 def export_html(
-    figures: dict[int, list[go.Figure]], notes=None, rows=(), pooling=None, cost=None, contrast=None, attacked=None
+    figures: dict[int, list[go.Figure]],
+    notes=None,
+    rows=(),
+    pooling=None,
+    cost=None,
+    contrast=None,
+    attacked=None,
+    energy=None,
 ) -> str:
     """The whole lesson as one self-contained HTML page: every step's text, its figures (interactive,
     plotly.js inlined once, so it works offline) and an optional note per step (e.g. what was computed)."""
@@ -236,7 +263,7 @@ def export_html(
         parts.append(f"<h2>{i + 1}. {html.escape(step.title)}</h2><p>{html.escape(step.text)}</p>")
         for fig in figures.get(i, []):
             parts.append(pio.to_html(fig, full_html=False, include_plotlyjs=False))
-        what = notice(i, list(rows), pooling, cost, contrast, attacked)
+        what = notice(i, list(rows), pooling, cost, contrast, attacked, energy)
         what = html.escape(what).replace("\n\n", "<br><br>")  # the findings' paragraphs
         parts.append(f"<p class='notice'><b>What to notice:</b> {what}</p>")
         if notes and notes.get(i):

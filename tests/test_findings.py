@@ -333,3 +333,13 @@ def test_lesson_step_one_reads_the_attacked_models_card():
     # without both metrics on the same images: no number at all
     del card["metrics"]["pgd20"]
     assert "%" not in lesson.notice(0, [], attacked=("b", card)) and "%" not in lesson.notice(0, [])
+
+
+def test_lesson_step_two_reads_the_profile_it_shows():
+    def profile(first, last):
+        return {"input": {"relative": first}, "layer4": {"relative": last}}
+
+    text = lesson.notice(1, [], energy=("4×4 baseline", profile(0.047, 0.266)))
+    assert "relative change of 4×4 baseline is 4.7% at the input and 26.6% after the last stage (×5.7)" in text
+    assert "amplifies" in text and "amplifies" not in lesson.notice(1, [], energy=("b", profile(0.3, 0.2)))
+    assert "%" not in lesson.notice(1, [])  # nothing measured: what to look at, no numbers

@@ -391,6 +391,8 @@ def test_lesson_walks_every_step_with_an_interaction_each():
         assert at.session_state["step"] == k
         assert any(step.title in h.value for h in at.header)
         assert any("What to notice" in i.value for i in at.info)
+        if k == 2:  # written from the energy profile drawn above it
+            assert any("Measured here: the relative change of" in i.value for i in at.info)
         if k == 4:  # written from the pooling measurement drawn above it
             assert any("Measured here: average pooling passes" in i.value for i in at.info)
         if k == 6:  # written from the cards' counts of the models drawn above it

@@ -438,7 +438,8 @@ def lesson_html(trio: list[str], i: int) -> str:
         5: "From the model cards.",
     }
     attacked = (names[trio[0]], card(trio[0]))
-    return lesson.export_html(figures, notes, rows, points, cost, pooling_contrast(), attacked)
+    energy = (names[trio[0]], r8["energy"])
+    return lesson.export_html(figures, notes, rows, points, cost, pooling_contrast(), attacked, energy)
 
 
 def correct_marks(names: tuple, ids: tuple) -> dict[int, str]:
