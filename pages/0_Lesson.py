@@ -37,11 +37,12 @@ x, y = xs[i : i + 1].float() / 255, ys[i : i + 1]
 
 st.header(f"{k}. {step.title}")
 st.markdown(step.text)
-points = cost = energy = None  # what steps 2, 4 and 6 measure or read: their "what to notice" is written from it
+points = cost = energy = held = None  # what steps 1, 2, 4 and 6 measure or read: their "what to notice" says it
 with ui.user_errors():
     if k == 1:
         eps = st.slider("ε (L∞, ×1/255)", 0.0, 16.0, key="lesson_eps", step=0.5)
         r = ui.attack_results((trio[0],), f"sample:{i}", lesson.attack_settings(eps), _x=x, _y=y)[trio[0]]
+        held = not r["success"]
         imgs, d = st.columns([3, 2])
         imgs.html(viz.images_html([(viz.to_uint8_image(x[0]), f"clean: {CLASSES[r['pred_clean']]}"),
                                    (viz.to_uint8_image(r["x_adv"]), f"adversarial: {CLASSES[r['pred_adv']]}"),
@@ -96,7 +97,7 @@ with ui.user_errors():
             )
             st.caption(f"Live on {ui.device()}: interleaved rounds of one forward pass; indicative.")
 attacked = (labels[trio[0]], ui.card(trio[0]))  # step 1's model: its card gives the share PGD-20 flips
-what = lesson.notice(k - 1, ui.comparison_rows(), points, cost, ui.pooling_contrast(), attacked, energy)
+what = lesson.notice(k - 1, ui.comparison_rows(), points, cost, ui.pooling_contrast(), attacked, energy, held)
 st.info(f"**What to notice.** {what}")
 ui.page_link(step.page, f"Explore further: {step.page_label}")
 ui.write_url(STATE)

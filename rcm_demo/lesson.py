@@ -40,7 +40,7 @@ STEPS = (
         "Take one test image the network classifies correctly and add a perturbation δ that no person would "
         "notice: every pixel moves by at most ε (here in units of 1/255). PGD searches for the δ that hurts "
         "the model most. Move ε and watch the prediction.",
-        "{attack} Lower ε until it holds. The amplified δ is structured, not noise.",  # notice(): attack_finding
+        "{attack} {hint} The amplified δ is structured, not noise.",  # notice(): attack_finding, and the live verdict
         "pages/1_Attack_lab.py",
         "Attack lab",
     ),
@@ -210,15 +210,20 @@ def notice(
     contrast: list[dict] | None = None,
     attacked: tuple[str, dict] | None = None,
     energy: tuple[str, dict] | None = None,
+    held: bool | None = None,
 ) -> str:
     """Step ``i``'s "what to notice"; a finding in it is generated, never written by hand: from the cards'
     paired differences (``rows``: ``zoo_table.comparison_rows()``; ``contrast``: the max-pooling control,
     ``control.pooling_contrast()``), from the pooling measurement the step shows (``pooling``:
     ``lab.zoo_pooling`` rows), from the attacked model's card (``attacked``: label, card) or from the energy
-    profile step 2 shows (``energy``: label, ``probe.layer_energy``)."""
+    profile step 2 shows (``energy``: label, ``probe.layer_energy``); ``held``: whether step 1's live attack
+    failed, which says which way to move ε."""
     text = STEPS[i].notice
     if "{attack}" in text:
         text = text.replace("{attack}", attack_finding(attacked))
+    if "{hint}" in text:
+        hint = {True: "Raise ε until it flips.", False: "Lower ε until it holds."}.get(held, "Move ε and watch.")
+        text = text.replace("{hint}", hint)
     if "{energy}" in text:
         label, profile = energy or ("", None)
         text = text.replace("{energy}", energy_finding(profile, label))
@@ -246,6 +251,7 @@ def export_html(
     contrast=None,
     attacked=None,
     energy=None,
+    held=None,
 ) -> str:
     """The whole lesson as one self-contained HTML page: every step's text, its figures (interactive,
     plotly.js inlined once, so it works offline) and an optional note per step (e.g. what was computed)."""
@@ -263,7 +269,7 @@ def export_html(
         parts.append(f"<h2>{i + 1}. {html.escape(step.title)}</h2><p>{html.escape(step.text)}</p>")
         for fig in figures.get(i, []):
             parts.append(pio.to_html(fig, full_html=False, include_plotlyjs=False))
-        what = notice(i, list(rows), pooling, cost, contrast, attacked, energy)
+        what = notice(i, list(rows), pooling, cost, contrast, attacked, energy, held)
         what = html.escape(what).replace("\n\n", "<br><br>")  # the findings' paragraphs
         parts.append(f"<p class='notice'><b>What to notice:</b> {what}</p>")
         if notes and notes.get(i):

@@ -324,6 +324,8 @@ def test_lesson_step_one_reads_the_attacked_models_card():
     pgd = torch.tensor([True, True, True, False, False, False, True, False, False, False])  # 3 of 6 right flip
     card = {"recipe": "at", "metrics": {"clean": _metric(clean), "pgd20": {**_metric(pgd), "attack": {"eps": 8 / 255}}}}
     text = lesson.notice(0, [], attacked=("4×4 baseline", card))
+    assert "Move ε" in text and "Raise ε" in lesson.notice(0, [], held=True)  # which way: from the live verdict
+    assert "Lower ε until it holds" in lesson.notice(0, [], held=False)
     assert "PGD-20 flips 50% of the test images this adversarially trained model (4×4 baseline) classifies" in text
     assert "60.0% clean and 40.0% under PGD-20 at 8/255, on 10 test images" in text
     card["metrics"]["pgd20"]["correct_bits"] = metrics.pack_bits(torch.tensor([True] * 5 + [False] * 5))
