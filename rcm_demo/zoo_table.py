@@ -497,8 +497,9 @@ def architectures_finding(rows: list[dict]) -> str:
     for m in metrics:
         by_verdict: dict[str, list[str]] = {}
         for a in have:
-            if r := a["metrics"].get(m):
-                by_verdict.setdefault(verdict(r["lo"], r["hi"]).split(" (")[0], []).append(a["title"])
+            r = a["metrics"].get(m)  # a pair still being evaluated is named, not dropped
+            v = verdict(r["lo"], r["hi"]).split(" (")[0] if r else "not measured yet"
+            by_verdict.setdefault(v, []).append(a["title"])
         label = "Clean accuracy" if m == "clean" else CARD_METRICS[m]
         text += f" {label}: " + "; ".join(f"{v} for {_names(t)}" for v, t in by_verdict.items()) + "."
     mixed = [

@@ -166,6 +166,13 @@ def test_four_networks_side_by_side_follow_the_cards(tmp_path):
     assert "disagree between attacks" not in text  # one robust metric per network here: nothing to disagree
     readme = evaluate.results_table(tmp_path)
     assert zoo_table.architectures_markdown(rows) in readme and text in readme
+    for name in zoo.list_checkpoints(tmp_path):  # CW-30 measured on the ResNet18 pair only, so far
+        ck = zoo.get_checkpoint(name, tmp_path)
+        if ck.spec.arch == "resnet18":
+            ck.meta["metrics"]["cw30"] = _metric(torch.arange(N) % 2 == 0)
+            zoo.write_card(ck.card, ck.meta)
+    text = zoo_table.architectures_finding(zoo_table.comparison_rows(directory=tmp_path))
+    assert "CW-30: identical on every image for ResNet18; not measured yet for AlexNet." in text
 
 
 def test_finding_names_each_robust_verdict_and_a_smaller_sample(tmp_path):
