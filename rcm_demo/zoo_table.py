@@ -312,19 +312,20 @@ def one_image_context(cards: dict[str, dict], labels: dict[str, str], metric: st
 
     def eps_text(m):
         eps = m.get("attack", {}).get("eps")
-        return f"at {eps * 255:.3g}/255" if eps else "ε not recorded"
+        return f"at {eps * 255:.3g}/255" if eps else ""
 
     def n_text(m):
         return f"n={m['n']:,}"
 
     shared = {f: len({f(m) for _, m in parts}) == 1 for f in (eps_text, n_text)}
-    budget = f" {eps_text(parts[0][1])}" if shared[eps_text] else ""
+    budget = f" {eps_text(parts[0][1])}" if shared[eps_text] and eps_text(parts[0][1]) else ""
     on = f" on {parts[0][1]['n']:,} test images" if shared[n_text] else ""
-    values = "; ".join(
-        f"{labels.get(name, name)} {100 * m['value']:.1f}%"
-        + (f" ({', '.join(f(m) for f in (eps_text, n_text) if not shared[f])})" if not all(shared.values()) else "")
-        for name, m in parts
-    )
+
+    def own(m):  # the settings this model does not share with the others, if any
+        said = ", ".join(t for f in (eps_text, n_text) if not shared[f] and (t := f(m)))
+        return f" ({said})" if said else ""
+
+    values = "; ".join(f"{labels.get(name, name)} {100 * m['value']:.1f}%{own(m)}" for name, m in parts)
     return (
         f"One image is one draw: on another the verdicts can come out the other way. "
         f"Share of images each model holds under {CARD_METRICS[metric]}{budget}{on} (from the cards): {values}."

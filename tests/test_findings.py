@@ -321,6 +321,9 @@ def test_one_image_context_is_read_from_the_cards():
     assert "on 10,000 test images" in other
     both = zoo_table.one_image_context({"a": card(0.392), "b": card(0.31, n=1_000, eps=16 / 255)}, labels)
     assert "8×8 strides 31.0% (at 16/255, n=1,000)" in both
+    # a card that does not record ε: no budget is claimed for it, and no empty brackets
+    unknown = zoo_table.one_image_context({"a": card(0.392), "b": card(0.31, eps=None)}, labels)
+    assert "4×4 baseline 39.2% (at 8/255); 8×8 strides 31.0%." in unknown and "()" not in unknown
     # a checkpoint without the metric is left out; none with it gives no sentence at all
     assert "8×8" not in zoo_table.one_image_context({"a": card(0.392), "b": {"metrics": {}}}, labels)
     assert zoo_table.one_image_context({"b": {"metrics": {}}}, labels) == ""
