@@ -171,9 +171,8 @@ def evaluate_model(
         parts, spent = [saved["correct"]], saved["seconds"]
         g.set_state(saved["rng"])
         print(f"{label} {attack.label}: resumed after {len(saved['correct'])} of {len(y)} images", file=sys.stderr)
-    bar = Progress(len(y), f"{label} {attack.label}")
     start, t0 = sum(len(c) for c in parts), clock().now()  # the run clock leaves out time the process was stopped
-    bar.done = start
+    bar = Progress(len(y), f"{label} {attack.label}", start=start)
     for i in range(start, len(y), batch_size):
         xb, yb = x[i : i + batch_size], y[i : i + batch_size]
         parts.append(

@@ -69,17 +69,18 @@ class Progress:
     """A light progress bar: images/s (on the run clock) and running loss; one line per 10% when not on a
     terminal."""
 
-    def __init__(self, total, prefix, enabled=True):
-        self.total, self.prefix, self.enabled = total, prefix, enabled
+    def __init__(self, total, prefix, enabled=True, start=0):
+        """``start``: items done before this run (a resumed evaluation); shown in the count, left out of the rate."""
+        self.total, self.prefix, self.enabled, self.start = total, prefix, enabled, start
         self.clock = clock()
-        self.t0, self.done, self.last_decile = self.clock.now(), 0, -1
+        self.t0, self.done, self.last_decile = self.clock.now(), start, -1
         self.tty = sys.stderr.isatty()
 
     def update(self, n, loss=None):
         self.done += n
         if not self.enabled:
             return
-        rate = self.done / max(self.clock.now() - self.t0, 1e-9)
+        rate = (self.done - self.start) / max(self.clock.now() - self.t0, 1e-9)
         frac = self.done / self.total
         bar = "#" * int(20 * frac)
         line = f"{self.prefix} [{bar:<20}] {self.done}/{self.total} {rate_text(rate)} img/s"

@@ -447,6 +447,25 @@ def test_progress_rate_keeps_slow_attacks_readable():
     assert rate_text(1234.4) == "1,234"
 
 
+def test_resumed_progress_rate_counts_only_this_runs_items(capsys):
+    """A bar resumed after 700 of 1,000 images said 700 images in the first seconds' rate (several × too fast)."""
+    from rcm_demo import progress
+
+    class Clock:
+        t = 0.0
+
+        def now(self):
+            return self.t
+
+    c = Clock()
+    bar = progress.Progress(1000, "aa", start=700)
+    bar.clock, bar.t0, bar.tty = c, 0.0, False
+    c.t = 100.0
+    bar.update(100)  # 100 images in 100 s since the resume: 1 img/s, and the count includes the resumed 700
+    line = capsys.readouterr().err.strip()
+    assert "800/1000" in line and " 1 img/s" in line, line
+
+
 class _FirstPixelModel(torch.nn.Module):
     """Predicts the class floor(10 · first pixel): correctness under _DrawAttack is a coin the generator tosses."""
 
