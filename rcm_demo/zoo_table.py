@@ -489,8 +489,13 @@ def architectures_finding(rows: list[dict]) -> str:
     if not have:
         return "No network has an evaluated AT average-pooling stride pair in the zoo yet."
     tiers = sorted({a["tier"] for a in have}, key=TIERS.index)
+    count = (
+        f"All {len(archs)} of the paper's networks"
+        if len(have) == len(archs)
+        else f"{len(have)} of the paper's {len(archs)} networks"
+    )
     text = (
-        f"{len(have)} of the paper's {len(archs)} networks {'has' if len(have) == 1 else 'have'} an evaluated "
+        f"{count} {'has' if len(have) == 1 else 'have'} an evaluated "
         "AT average-pooling stride pair in the "
         f"{' and '.join(tiers)} zoo ({_names([a['title'] for a in have])})."
     )

@@ -173,6 +173,12 @@ def test_four_networks_side_by_side_follow_the_cards(tmp_path):
             zoo.write_card(ck.card, ck.meta)
     text = zoo_table.architectures_finding(zoo_table.comparison_rows(directory=tmp_path))
     assert "CW-30: identical on every image for ResNet18; not measured yet for AlexNet." in text
+    for arch, (base, twin) in {"preactresnet18": ("1222", "1122"), "vgg16_bn": ("22222", "11222")}.items():
+        _save(tmp_path, base, 0, 0.50, 0.30, g, arch=arch)
+        _save(tmp_path, twin, 0, 0.55, 0.35, g, arch=arch)
+    text = zoo_table.architectures_finding(zoo_table.comparison_rows(directory=tmp_path))
+    assert text.startswith("All 4 of the paper's networks have an evaluated AT average-pooling stride pair")
+    assert "(ResNet18, PreActResNet18, VGG16-BN and AlexNet)" in text and "No evaluated pair" not in text
 
 
 def test_finding_names_each_robust_verdict_and_a_smaller_sample(tmp_path):
