@@ -111,11 +111,27 @@ def _times(points) -> str:
     return _span([p["ratio_max"] / max(p["ratio_avg"], 1e-12) for p in points], "{:.1f}")
 
 
+def _one_position(points: list[dict]) -> tuple[list[dict], str]:
+    """Rows with a map of more than one position, and a sentence on the 1×1 rows (VGG16-BN 22222): there
+    both poolings are the identity, so they would stretch every range to 100% and ×1.0 without showing
+    anything about pooling."""
+    single = [p for p in points if p["H"] * p["W"] == 1]
+    if not single:
+        return points, ""
+    ratios = [r for p in single for r in (p["ratio_avg"], p["ratio_max"])]
+    return [p for p in points if p["H"] * p["W"] > 1], (
+        f" A 1×1 map has one position and nothing to pool: average and max pooling both pass "
+        f"{_span(ratios, '{:.3f}')} there ({len(single)} checkpoint{'s' if len(single) > 1 else ''}, left out "
+        "of the ranges above)."
+    )
+
+
 def pooling_summary(points: list[dict]) -> str:
     """The README's pooling table in words, from its rows (``lab.zoo_pooling``): the share of the bound that
     average pooling passes, max against average, and the max-pooling ratio per map size (median)."""
+    points, single = _one_position(points)
     if not points:
-        return "No checkpoint to measure."
+        return "No checkpoint with a map larger than 1×1 to measure." + single
     share = [100 * p["ratio_avg"] / p["bound_avg"] for p in points]
     by_map: dict[tuple, list[float]] = {}
     for p in sorted(points, key=lambda p: p["H"] * p["W"]):
@@ -124,7 +140,7 @@ def pooling_summary(points: list[dict]) -> str:
     return (
         f"Measured in this table: average pooling passes {_span(share, '{:.0f}')}% of its bound 1/√(HW); max "
         f"pooling of the same maps passes {_times(points)}× as much; the max-pooling ratio (median over "
-        f"checkpoints) is {medians}."
+        f"checkpoints) is {medians}." + single
     )
 
 
@@ -135,12 +151,15 @@ def pooling_finding(points: list[dict] | None) -> str:
         return (
             "Compare each model's average-pooling ratio with its bound 1/√(HW), and with max pooling of the same maps."
         )
+    points, single = _one_position(points)
+    if not points:
+        return single.strip()
     share = [p["ratio_avg"] / p["bound_avg"] for p in points]
     bounds = {f"{p['H']}×{p['W']}": p["bound_avg"] for p in sorted(points, key=lambda p: -p["bound_avg"])}
     text = f"Measured here: average pooling passes {_span([100 * v for v in share], '{:.0f}')}% of its bound "
     text += "1/√(HW) (" + ", ".join(f"{b:.3f} at {m}" for m, b in bounds.items())
     text += "; real changes are partly coherent)" if max(share) < 0.95 else ")"
-    text += f"; max pooling of the same maps passes {_times(points)}× as much as average pooling."
+    text += f"; max pooling of the same maps passes {_times(points)}× as much as average pooling." + single
     return text + (
         " Both ratios divide by the map's whole change ‖ΔZ‖_F, on which scale max pooling also falls as the "
         "map grows; step 3 shows the per-position scale, where it does not."

@@ -223,6 +223,8 @@ def test_lesson_pooling_notice_is_written_from_the_measurement_it_sits_under():
     changed = lesson.notice(3, [], pts)
     assert changed != text and "51–100%" in changed and "partly coherent" not in changed
     assert "%" not in lesson.notice(3, [])  # without a measurement: what to look for, no numbers
+    one = {"H": 1, "W": 1, "bound_avg": 1.0, "ratio_avg": 1.0, "ratio_max": 1.0}  # a 1×1 map pools nothing
+    assert "nothing to pool" in lesson.notice(3, [], [*pts, one]) and "51–100%" in lesson.notice(3, [], [*pts, one])
 
 
 def test_lesson_cost_notice_is_written_from_the_cards_counts():

@@ -221,6 +221,13 @@ def test_pooling_summary_follows_its_rows():
     text = pooling_summary(rows)
     assert "passes 50% of its bound" in text and "4.0–5.6× as much" in text
     assert "is 0.500 at 4×4, 0.300 at 8×8." in text
+    one = {"H": 1, "W": 1, "ratio_avg": 1.0, "bound_avg": 1.0, "ratio_max": 1.0}  # VGG16-BN 22222: no pooling
+    text = pooling_summary([*rows, one])
+    assert "passes 50% of its bound" in text and "4.0–5.6× as much" in text  # the ranges leave it out
+    assert (
+        "is 0.500 at 4×4, 0.300 at 8×8." in text and "nothing to pool" in text and "1.000 there (1 checkpoint" in text
+    )
+    assert "nothing to pool" in pooling_summary([one]) and "nothing to pool" not in pooling_summary(rows)
 
 
 @pytest.mark.parametrize(
