@@ -74,6 +74,8 @@ elif view == "One model":
         f"{100 * rep['argmax_flip_rate']:.1f}%",
         help="Share of channels whose maximal position moved: max pooling switches which location it reads.",
     )
+    if note := lab.one_position_note(rep, ui.card(name)["spec"]):
+        st.info(note)
     ui.chart(viz.pooling_bars(rep), "bars")
     st.caption(
         f"Measured live on {n} bundled images, each attacked (PGD-10) on this model. The model itself uses "
@@ -85,9 +87,11 @@ elif view == "One model":
 else:
     n = st.session_state.get("pool_n", 16)
     eps = st.session_state.get("pool_eps", 8.0)
-    names = ui.checkpoints()[: 4 * int(L.MODELS.hi)]
+    every = ui.checkpoints()
+    names = every[: L.ZOO_SWEEP]
     st.caption(
-        f"Each checkpoint, its own PGD-10 perturbations at ε = {eps:g}/255, on the same {n} bundled images "
+        (f"The first {len(names)} of {len(every)} checkpoints. " if len(names) < len(every) else "")
+        + f"Each checkpoint, its own PGD-10 perturbations at ε = {eps:g}/255, on the same {n} bundled images "
         "(change both on the “One model” view). Both ratios are divided by ‖ΔZ‖_F, which itself grows with the "
         "map, so max pooling falls with H·W here too: compare avg with max at the same size, and avg with its "
         "bound — the Synthetic maps view explains the scale."

@@ -355,6 +355,21 @@ def transfer_matrix(models: dict, x, y, eps255=8.0, steps=10, seed=0, progress=N
     return {"names": names, "accuracy": mat, "eps255": eps255}
 
 
+def one_position_note(rep: dict, spec: dict) -> str | None:
+    """What a 1×1 pre-pool map (VGG16-BN 22222) means for the pooling report, else None: both poolings
+    return the one position unchanged, so both ratios are 1 and nothing is damped."""
+    if rep["H"] * rep["W"] != 1:
+        return None
+    from .models import ARCHS
+
+    twin = getattr(ARCHS.get(spec.get("arch")), "ENLARGED", None)
+    return (
+        "This model's pre-pool map is 1×1: one position, so average and max pooling both return it "
+        f"unchanged and both ratios are {rep['ratio_avg']:.3f} / {rep['ratio_max']:.3f}. There is nothing to "
+        "damp here" + (f"; its enlarged-map twin (strides {twin}) has a larger map to pool." if twin else ".")
+    )
+
+
 def pooling_rows(points: list[dict], labels: dict[str, str]) -> list[dict]:
     """``zoo_pooling`` results as table rows with readable column names."""
     return [

@@ -48,6 +48,7 @@ IMAGES = Range(1, 500, 64, 8)  # images per live computation (the bundled sample
 SAMPLE_ID = Range(0, 499, 0, 1)  # index into the bundled sample
 SEED = Range(0, 2**31 - 1, 0, 1)
 CURVE_POINTS = Range(1, 12, 6, 1)  # ε values on one robustness curve
+ZOO_SWEEP = 48  # checkpoints in one "Across the zoo" measurement (one PGD-10 attack each; the zoo has 18)
 MAX_BATCH = 10_000  # images per attack call (library)
 AA_ITER = Range(1, 1000, 100, 1)  # APGD / FAB iterations (the standard version's 100)
 AA_QUERIES = Range(1, 10_000, 5000, 1)  # Square queries (the standard version's 5000)

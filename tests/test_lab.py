@@ -199,6 +199,9 @@ def test_probes_and_pooling_work_for_all_four_networks():
     rows = lab.zoo_pooling(models, x, y, steps=2)
     vgg = next(r for r in rows if r["checkpoint"] == "vgg16_bn_22222")
     assert (vgg["H"], vgg["W"]) == (1, 1) and abs(vgg["ratio_avg"] - vgg["ratio_max"]) < 1e-6
+    note = lab.one_position_note(vgg, {"arch": "vgg16_bn"})  # the Pooling lab says why both ratios are 1
+    assert "1×1" in note and "strides 11222" in note
+    assert all(lab.one_position_note(r, {"arch": "vgg16_bn"}) is None for r in rows if r["H"] * r["W"] > 1)
     notes = lab.tap_notes(["vgg16_bn", "alexnet"])
     assert "max-pool" in notes["vgg16_bn"]["stem"] and "5×5" in notes["alexnet"]["stem"]
 

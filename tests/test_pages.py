@@ -140,6 +140,18 @@ def test_pooling_lab_across_the_whole_zoo_is_not_limited_to_four(monkeypatch):
     assert "avg ‖Δa‖/‖ΔZ‖" in rows.columns and not any(c.startswith("delta_") for c in rows.columns)
 
 
+def test_pooling_lab_across_the_zoo_says_when_it_measures_only_part(monkeypatch):
+    """Past its cap the view says how many it measures: it silently dropped the 17th checkpoint before."""
+    from rcm_demo import limits
+
+    monkeypatch.setattr(limits, "ZOO_SWEEP", 2)
+    at = run_page("pages/3_Pooling_lab.py", {"pool_view": "Across the zoo", "pool_n": "2"})
+    assert any(c.value.startswith("The first 2 of 3 checkpoints.") for c in at.caption)
+    at.button(key="zoo_go").click().run()
+    assert_clean(at)
+    assert len(at.dataframe[0].value) == 2
+
+
 def test_pooling_lab_one_model_view():
     at = run_page("pages/3_Pooling_lab.py", {"pool_view": "One model", "pool_n": "4"})
     assert_clean(at)
