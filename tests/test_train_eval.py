@@ -382,7 +382,12 @@ def test_the_lite_plan_covers_the_papers_four_networks_with_one_budget():
     assert by_arch["resnet18"] == by_arch["preactresnet18"] == by_arch["vgg16_bn"] == tier
     # AlexNet (no BatchNorm) has the measured exception, one for both of its models so they pair.
     assert by_arch["alexnet"] == {(15, 0.2, "onecycle", 128, 16, "nfgsm", "kaiming")}
-    assert {p.seed for p in plan if p.arch == "resnet18" and p.strides in ("1222", "1122")} == {0, 1, 2}
+    for arch, cls in ARCHS.items():  # every network's stride pair in three seeds, both models of each seed
+        pair = [p for p in plan if p.arch == arch and p.strides in (cls.BASELINE, cls.ENLARGED) and p.pool == "avg"]
+        pair = [p for p in pair if p.recipe == "at" and p.scale == 1]
+        assert sorted((p.seed, p.strides) for p in pair) == sorted(
+            (s, st) for s in (0, 1, 2) for st in (cls.BASELINE, cls.ENLARGED)
+        ), arch
 
 
 def test_kaiming_init_keeps_alexnets_signal_and_cards_without_init_read_as_default(tmp_path):
