@@ -86,6 +86,8 @@ with ui.user_errors():
         else:
             st.info("The cards hold no enlarged/baseline pairs measured on the same images.")
         st.caption("From the model cards (`python -m rcm_demo.evaluate`): paired on the same test images.")
+        if rows:
+            ui.four_networks(rows)  # the paper checks the claim on four networks: so does the zoo
     else:
         ui.chart(viz.cost_bars(cost := ui.cost_rows(trio)), "lesson_cost", big=present)
         st.caption("Parameters and multiply-adds from the model cards.")

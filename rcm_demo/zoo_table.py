@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 import re
 
@@ -456,18 +457,18 @@ def architecture_rows(rows: list[dict]) -> list[dict]:
     return out
 
 
-def architectures_markdown(rows: list[dict], metrics=("clean", "pgd20", "cw30", "autoattack")) -> str:
-    """``architecture_rows`` as a markdown table: one line per network, Δ points [95% CI] per metric; the
-    number of paired images goes in the header where every network shares it, else in the cell."""
+def architectures_cells(rows: list[dict], metrics=("clean", "pgd20", "cw30", "autoattack")):
+    """``architecture_rows`` as a header and one list of cells per network: Δ points [95% CI] per metric;
+    the number of paired images goes in the header where every network shares it, else in the cell."""
     archs = architecture_rows(rows)
     ns = {m: {a["metrics"][m]["n"] for a in archs if m in a["metrics"]} for m in metrics}
     head = [f"Δ {CARD_METRICS[m]}" + (f" (n={next(iter(ns[m])):,})" if len(ns[m]) == 1 else "") for m in metrics]
-    lines = ["| network | strides (pre-pool map) | MACs | seeds | " + " | ".join(head) + " |"]
-    lines.append("|---|---|---|---|" + "---|" * len(metrics))
+    body = []
     for a in archs:
         if not a["metrics"]:
-            cells = ["no evaluated pair in the zoo yet", *["–"] * (len(metrics) - 1)]
-            lines.append(f"| {a['title']} | {a['strides']} | – | – | " + " | ".join(cells) + " |")
+            body.append(
+                [a["title"], a["strides"], "–", "–", "no evaluated pair in the zoo yet", *["–"] * (len(metrics) - 1)]
+            )
             continue
         cells = [
             interval_text(r) + (f" (n={r['n']:,})" if len(ns[m]) > 1 else "") + _seeds_note(r, a["seeds"])
@@ -475,11 +476,32 @@ def architectures_markdown(rows: list[dict], metrics=("clean", "pgd20", "cw30", 
             else "–"
             for m in metrics
         ]
-        lines.append(
-            f"| {a['title']} | {a['strides']} ({a['map']}) | ×{a['mac_ratio']:.1f} | "
-            f"{', '.join(map(str, a['seeds']))} | " + " | ".join(cells) + " |"
+        body.append(
+            [
+                a["title"],
+                f"{a['strides']} ({a['map']})",
+                f"×{a['mac_ratio']:.1f}",
+                ", ".join(map(str, a["seeds"])),
+                *cells,
+            ]
         )
-    return "\n".join(lines)
+    return ["network", "strides (pre-pool map)", "MACs", "seeds", *head], body
+
+
+def architectures_markdown(rows: list[dict], metrics=("clean", "pgd20", "cw30", "autoattack")) -> str:
+    """``architectures_cells`` as a markdown table."""
+    head, body = architectures_cells(rows, metrics)
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in body])
+
+
+def architectures_html(rows: list[dict], metrics=("clean", "pgd20", "cw30", "autoattack")) -> str:
+    """``architectures_cells`` as an HTML table (the lesson's export)."""
+    head, body = architectures_cells(rows, metrics)
+    cell = lambda tag, v: f"<{tag}>{html.escape(v)}</{tag}>"  # noqa: E731
+    trs = ["<tr>" + "".join(cell("th", h) for h in head) + "</tr>"]
+    trs += ["<tr>" + "".join(cell("td", v) for v in r) + "</tr>" for r in body]
+    return "<table class='four'>" + "".join(trs) + "</table>"
 
 
 def architectures_finding(rows: list[dict]) -> str:

@@ -3,6 +3,7 @@ changes; seeds give per-seed differences and a mean whose interval holds the see
 
 import html
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -363,3 +364,24 @@ def test_lesson_step_two_reads_the_profile_it_shows():
     assert "relative change of 4×4 baseline is 4.7% at the input and 26.6% after the last stage (×5.7)" in text
     assert "amplifies" in text and "amplifies" not in lesson.notice(1, [], energy=("b", profile(0.3, 0.2)))
     assert "%" not in lesson.notice(1, [])  # nothing measured: what to look at, no numbers
+
+
+def test_lesson_step5_shows_the_four_networks_and_exports_them(tmp_path, monkeypatch):
+    """The lesson's climax puts the paper's four networks beside the forest plot, on the page and in the export."""
+    from streamlit.testing.v1 import AppTest
+
+    _zoo(tmp_path, gain_robust=0.25)
+    monkeypatch.setattr(zoo, "PRETRAINED_DIR", tmp_path)
+    rows = zoo_table.comparison_rows(directory=tmp_path)
+    table = zoo_table.architectures_markdown(rows)
+    root = Path(__file__).resolve().parent.parent
+    at = AppTest.from_file(str(root / "pages" / "0_Lesson.py"), default_timeout=180)
+    at.query_params["step"] = "5"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(m.value == table for m in at.markdown)
+    assert any(c.value == zoo_table.architectures_finding(rows) for c in at.caption)
+    page = lesson.export_html({}, rows=rows, tables={4: zoo_table.architectures_html(rows)})
+    four = page[page.index("<table class='four'>") :]
+    assert page.index("<table class='four'>") > page.index("5. ") and "<th>Δ PGD-20 (n=400)</th>" in four
+    assert "<td>ResNet18</td>" in four and four.count("<tr>") == 1 + 4 and "no evaluated pair in the zoo yet" in four

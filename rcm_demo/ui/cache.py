@@ -440,7 +440,10 @@ def lesson_html(trio: list[str], i: int) -> str:
     attacked = (names[trio[0]], card(trio[0]))
     energy = (names[trio[0]], r8["energy"])
     held = not r4["success"]  # step 1's figure: which way to move ε
-    return lesson.export_html(figures, notes, rows, points, cost, pooling_contrast(), attacked, energy, held)
+    tables = {4: zoo_table.architectures_html(rows)} if rows else {}
+    return lesson.export_html(
+        figures, notes, rows, points, cost, pooling_contrast(), attacked, energy, held, tables=tables
+    )
 
 
 def correct_marks(names: tuple, ids: tuple) -> dict[int, str]:
