@@ -281,7 +281,8 @@ def export_html(
         "<!doctype html><html><head><meta charset='utf-8'><title>rcm-demo lesson</title>",
         "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;font-size:18px;line-height:1.5}"
         "h2{margin-top:2em}table.four{border-collapse:collapse;font-size:15px}"
-        "table.four td,table.four th{border:1px solid #ccc;padding:.3em .6em}.notice{background:#eef5fb;padding:.6em 1em;border-left:4px solid #0072B2}"
+        "table.four td,table.four th{border:1px solid #ccc;padding:.3em .6em}"
+        ".notice{background:#eef5fb;padding:.6em 1em;border-left:4px solid #0072B2}"
         ".note{color:#666;font-size:14px}</style>",
         f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>",
         "<h1>Feature-map size and adversarial robustness — a lesson</h1>",
