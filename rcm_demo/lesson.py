@@ -127,8 +127,8 @@ def _one_position(points: list[dict]) -> tuple[list[dict], str]:
     )
 
 
-def pooling_summary(points: list[dict]) -> str:
-    """The README's pooling table in words, from its rows (``lab.zoo_pooling``): the share of the bound that
+def pooling_summary(points: list[dict], lead: str = "Measured in this table") -> str:
+    """The pooling table in words, from its rows (``lab.zoo_pooling``): the share of the bound that
     average pooling passes, max against average, and the max-pooling ratio per map size (median)."""
     points, single = _one_position(points)
     if not points:
@@ -139,7 +139,7 @@ def pooling_summary(points: list[dict]) -> str:
         by_map.setdefault((p["H"], p["W"]), []).append(p["ratio_max"])
     medians = ", ".join(f"{statistics.median(v):.3f} at {h}×{w}" for (h, w), v in by_map.items())
     return (
-        f"Measured in this table: average pooling passes {_span(share, '{:.0f}')}% of its bound 1/√(HW); max "
+        f"{lead}: average pooling passes {_span(share, '{:.0f}')}% of its bound 1/√(HW); max "
         f"pooling of the same maps passes {_times(points)}× as much; the max-pooling ratio (median over "
         f"checkpoints) is {medians}." + single
     )

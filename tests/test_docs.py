@@ -81,23 +81,42 @@ def test_readme_zoo_section_is_what_the_cards_say():
     )
 
 
-def test_readme_pooling_rows_are_measured_on_the_zoo_weights():
-    rows = evaluate.pooling_rows(evaluate.readme_section((ROOT / "README.md").read_text(), "pooling"))
+def test_pooling_rows_are_measured_on_the_zoo_weights_and_the_readme_has_their_medians():
+    table = evaluate.readme_section((ROOT / "docs" / "pooling.md").read_text(), "pooling")
+    rows = evaluate.pooling_rows(table)
     cards = {n: zoo.get_checkpoint(n).meta["sha256"][:12] for n in zoo.list_checkpoints()}
     assert {n: r["sha"] for n, r in rows.items()} == cards, (
-        "the README's pooling table is not measured on the bundled weights: run python -m rcm_demo.evaluate --readme"
+        "docs/pooling.md is not measured on the bundled weights: run python -m rcm_demo.evaluate --readme"
     )
+    readme = evaluate.readme_section((ROOT / "README.md").read_text(), "pooling_medians")
+    assert readme == evaluate.pooling_medians(table), "run python -m rcm_demo.evaluate --readme"
+
+
+def test_pooling_medians_summarise_the_table_per_map_size():
+    table = "\n".join(
+        f"| m{i} | {hw} | {a:.3f} | {b:.3f} | {m:.3f} | 10% | `{i:012d}` |"
+        for i, (hw, a, b, m) in enumerate(
+            [("4×4", 0.12, 0.25, 0.5), ("4×4", 0.13, 0.25, 0.6), ("4×4", 0.20, 0.25, 0.7), ("8×8", 0.05, 0.125, 0.3)]
+        )
+    )
+    text = evaluate.pooling_medians(evaluate.POOLING_HEAD + "\n" + table)
+    assert "| 4×4 | 3 | 0.130 | 0.250 | 0.600 |" in text and "| 8×8 | 1 | 0.050 | 0.125 | 0.300 |" in text
+    assert text.index("| 4×4 |") < text.index("| 8×8 |") and "Over the 4 checkpoints of [docs/pooling.md]" in text
 
 
 def test_readme_writer_replaces_only_its_sections(tmp_path):
     begin, end = evaluate.MARKS["zoo"]
-    p = tmp_path / "R.md"
-    p.write_text(f"intro\n{begin}\nstale table\n{end}\n{evaluate.MARKS['pooling'][0]}\nkept\n"
-                 f"{evaluate.MARKS['pooling'][1]}\noutro\n")  # fmt: skip
-    evaluate.write_readme(p, doc=tmp_path / "zoo.md")
+    mb, me = evaluate.MARKS["pooling_medians"]
+    p, pool = tmp_path / "R.md", tmp_path / "pooling.md"
+    p.write_text(f"intro\n{begin}\nstale table\n{end}\n{mb}\nkept\n{me}\noutro\n")
+    evaluate.write_readme(p, doc=tmp_path / "zoo.md", pooling_path=pool)  # no pooling table yet: kept
     text = p.read_text()
     assert "stale table" not in text and "kept" in text and text.startswith("intro") and text.endswith("outro\n")
     assert evaluate.readme_section(text, "zoo") == evaluate.readme_zoo()
     assert (tmp_path / "zoo.md").read_text() == evaluate.zoo_doc()
+    row = "| m | 4×4 | 0.125 | 0.250 | 0.500 | 10% | `000000000000` |"
+    pool.write_text(evaluate.pooling_doc(evaluate.POOLING_HEAD + "\n" + row))
+    evaluate.write_readme(p, doc=tmp_path / "zoo.md", pooling_path=pool)
+    assert "kept" not in p.read_text() and "| 4×4 | 1 | 0.125 | 0.250 | 0.500 |" in p.read_text()
     with pytest.raises(ValueError, match="markers"):
         evaluate.readme_section("no markers here", "zoo")
