@@ -32,7 +32,7 @@ from . import attacks as A
 from .control import control_finding, pooling_contrast
 from .data import fixed_subset, load_cifar10, load_sample
 from .lab import zoo_pooling
-from .lesson import pooling_summary
+from .lesson import by_map_size, pooling_summary
 from .metrics import binomial_se, latency_table, pack_bits, robust_correct
 from .progress import Progress, clock
 from .viz import paired_differences
@@ -422,14 +422,11 @@ def pooling_medians(table: str) -> str:
     and the medians of both ratios, then the summary sentence over every checkpoint (it grows with the zoo,
     the front page does not)."""
     rows = list(pooling_rows(table).values())
-    by_map: dict[tuple, list[dict]] = {}
-    for r in sorted(rows, key=lambda r: r["H"] * r["W"]):
-        by_map.setdefault((r["H"], r["W"]), []).append(r)
     lines = [
         "| map | checkpoints | ‖Δavg‖/‖ΔZ‖ (median) | bound 1/√(HW) | ‖Δmax‖/‖ΔZ‖ (median) |",
         "|---|---|---|---|---|",
     ]
-    for (h, w), rs in by_map.items():
+    for (h, w), rs in by_map_size(rows).items():
         med = {k: statistics.median(r[k] for r in rs) for k in ("ratio_avg", "ratio_max")}
         lines.append(
             f"| {h}×{w} | {len(rs)} | {med['ratio_avg']:.3f} | {rs[0]['bound_avg']:.3f} | {med['ratio_max']:.3f} |"

@@ -23,6 +23,7 @@ from . import attacks as A
 from . import limits as L
 from .data import CLASSES
 from .metrics import accuracy
+from .models import ARCHS
 from .zoo import get_checkpoint
 
 try:  # read once at import: importlib.metadata lookups from many threads at once were seen to fail
@@ -360,8 +361,6 @@ def one_position_note(rep: dict, spec: dict) -> str | None:
     return the one position unchanged, so both ratios are 1 and nothing is damped."""
     if rep["H"] * rep["W"] != 1:
         return None
-    from .models import ARCHS
-
     twin = getattr(ARCHS.get(spec.get("arch")), "ENLARGED", None)
     return (
         "This model's pre-pool map is 1×1: one position, so average and max pooling both return it "

@@ -127,6 +127,14 @@ def _one_position(points: list[dict]) -> tuple[list[dict], str]:
     )
 
 
+def by_map_size(points: list[dict]) -> dict[tuple, list[dict]]:
+    """Pooling rows grouped by their map (H, W), smallest map first."""
+    out: dict[tuple, list[dict]] = {}
+    for p in sorted(points, key=lambda p: p["H"] * p["W"]):
+        out.setdefault((p["H"], p["W"]), []).append(p)
+    return out
+
+
 def pooling_summary(points: list[dict], lead: str = "Measured in this table") -> str:
     """The pooling table in words, from its rows (``lab.zoo_pooling``): the share of the bound that
     average pooling passes, max against average, and the max-pooling ratio per map size (median)."""
@@ -134,10 +142,9 @@ def pooling_summary(points: list[dict], lead: str = "Measured in this table") ->
     if not points:
         return "No checkpoint with a map larger than 1×1 to measure." + single
     share = [100 * p["ratio_avg"] / p["bound_avg"] for p in points]
-    by_map: dict[tuple, list[float]] = {}
-    for p in sorted(points, key=lambda p: p["H"] * p["W"]):
-        by_map.setdefault((p["H"], p["W"]), []).append(p["ratio_max"])
-    medians = ", ".join(f"{statistics.median(v):.3f} at {h}×{w}" for (h, w), v in by_map.items())
+    medians = ", ".join(
+        f"{statistics.median(p['ratio_max'] for p in ps):.3f} at {h}×{w}" for (h, w), ps in by_map_size(points).items()
+    )
     return (
         f"{lead}: average pooling passes {_span(share, '{:.0f}')}% of its bound 1/√(HW); max "
         f"pooling of the same maps passes {_times(points)}× as much; the max-pooling ratio (median over "
