@@ -102,6 +102,20 @@ class TrainConfig:
         return d
 
 
+# Where a run reads and writes, not what it trains: a resume state moves between machines and checkouts.
+MACHINE_LOCAL = ("threads", "resume", "out_dir", "run_dir")
+
+
+def resume_key(config: dict) -> dict:
+    """The configuration a resume state must match: machine-local fields dropped, data paths reduced to
+    which source they name (the JPEG ImageFolder or torchvision's CIFAR10), since the path differs per machine."""
+    out = {k: v for k, v in config.items() if k not in MACHINE_LOCAL}
+    for k in ("data_dir", "data_root"):
+        if k in out:
+            out[k] = bool(out[k])
+    return out
+
+
 def _number(text: str) -> float:
     return float(Fraction(text)) if "/" in text else float(text)
 
@@ -313,10 +327,10 @@ def train(cfg: TrainConfig, argv=None) -> dict:
     if cfg.resume and state_path.exists():
         state = torch.load(state_path, map_location=device, weights_only=True)
         # Fields added to TrainConfig after the state was written must hold their defaults.
-        now = asdict(cfg) | {"resume": state["config"]["resume"]}
-        defaults = {f.name: f.default for f in fields(TrainConfig)}
-        if any(now.get(k) != v for k, v in state["config"].items()) or any(
-            now[k] != defaults[k] for k in now.keys() - state["config"].keys()
+        now, then = resume_key(asdict(cfg)), resume_key(state["config"])
+        defaults = resume_key({f.name: f.default for f in fields(TrainConfig)})
+        if any(now.get(k) != v for k, v in then.items()) or any(
+            now[k] != defaults[k] for k in now.keys() - then.keys()
         ):
             raise SystemExit(
                 f"{state_path} was written with a different configuration; use the same flags or delete it"

@@ -102,7 +102,7 @@ def trained_as_planned(p: Planned, directory: Path) -> bool:
         return False
     want = train.parse_args(p.train_args("", 0)).card_config()
     have = {**LATER_DEFAULTS, **card.get("train", {}).get("config", {})}
-    ignore = {"data_dir", "data_root", "download", "threads", "resume", "out_dir", "run_dir"}
+    ignore = {"data_dir", "data_root", "download", *train.MACHINE_LOCAL}
     return all(have.get(k) == v for k, v in want.items() if k not in ignore)
 
 

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -538,3 +539,12 @@ def test_evaluate_cli_resume_dir_removes_its_state_once_the_card_has_the_metric(
     )
     assert saved == [evaluate.partial_path(runs, name, "pgd20")] * 2  # after batches 1 and 2 of 3
     assert not saved[0].exists() and zoo.get_checkpoint(name).meta["metrics"]["pgd20"]["n"] == 12
+
+
+def test_resume_key_ignores_where_the_run_lives_but_not_what_it_trains():
+    """A resume state committed in one checkout refused to resume in another (its out_dir was an absolute path)."""
+    base = asdict(train.parse_args(["--data-dir", "/a/cifar", "--out-dir", "/work/main/pretrained"]))
+    moved = base | {"data_dir": "../elsewhere/cifar", "out_dir": "/work/build/pretrained", "threads": 7}
+    assert train.resume_key(base) == train.resume_key(moved)
+    assert train.resume_key(base) != train.resume_key(base | {"lr": 0.05})
+    assert train.resume_key(base) != train.resume_key(base | {"data_dir": "", "data_root": "/x"})  # other data
