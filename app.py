@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from rcm_demo import control, ui, viz, zoo_table
+from rcm_demo import ui, viz
+from rcm_demo.zoo import control, findings, tables
 
 ui.page_header(
     "rcm-demo: feature-map size and adversarial robustness",
@@ -37,7 +38,7 @@ names = ui.checkpoints()
 for bad, why in ui.checkpoint_problems().items():
     st.warning(f"Card {bad} is not usable: {why}")
 if names:
-    st.dataframe(zoo_table.zoo_rows(names, compact=True), hide_index=True, width="stretch")
+    st.dataframe(tables.zoo_rows(names, compact=True), hide_index=True, width="stretch")
     st.caption(
         "All numbers come from the model cards, written by `python -m rcm_demo.evaluate` "
         "(± is one binomial standard error)."
@@ -49,7 +50,7 @@ if names:
             "Enlarged map minus its baseline, paired on the same test images, 95% intervals (from the cards; a "
             "pair measured with several seeds also shows the mean over seeds)."
         )
-        st.markdown(zoo_table.finding(rows))
+        st.markdown(findings.finding(rows))
         st.markdown(control.control_finding(ui.pooling_contrast()))
         ui.four_networks(rows)
 else:

@@ -19,7 +19,8 @@ import plotly.graph_objects as go  # noqa: E402
 import torch  # noqa: E402
 from plotly.subplots import make_subplots  # noqa: E402
 
-from rcm_demo import probe, viz  # noqa: E402
+from rcm_demo import viz  # noqa: E402
+from rcm_demo.analysis import probe  # noqa: E402
 from rcm_demo.viz.base import FONT, HEATMAP_SCALE, PALETTE  # noqa: E402
 
 

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 
 from rcm_demo import attacks as A  # noqa: E402
-from rcm_demo import lab, probe  # noqa: E402
+from rcm_demo.analysis import lab, probe  # noqa: E402
 from rcm_demo.data import load_sample  # noqa: E402
 from rcm_demo.zoo import list_checkpoints, load_model  # noqa: E402
 

@@ -1,7 +1,7 @@
 """Arithmetic benchmark (run by hand): bf16 autocast against fp32 on this machine, both channels_last, for
 what the lite tier spends its CPU time on: one N-FGSM training step, and PGD-20 evaluation, with the
 per-image agreement of the two evaluations and of each with the card's bits. bf16 pays off only with AMX
-(``attacks.cpu_fast_bf16``); elsewhere "auto" is fp32 and the ratios are 1 by construction.
+(``hardware.cpu_fast_bf16``); elsewhere "auto" is fp32 and the ratios are 1 by construction.
 
     python bench/precision.py [--strides 1222,1122] [--n 500] [--checkpoint resnet18w16_s1222_x1_avg.at] \\
         [--data-dir ../shared/data/cifar10-jpeg]
@@ -17,9 +17,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 
 from rcm_demo import attacks as A  # noqa: E402
-from rcm_demo import metrics, train  # noqa: E402
+from rcm_demo import hardware as H  # noqa: E402
 from rcm_demo.data import fixed_subset, load_cifar10, load_sample  # noqa: E402
-from rcm_demo.zoo import ModelSpec, get_checkpoint, load_model  # noqa: E402
+from rcm_demo.training import train  # noqa: E402
+from rcm_demo.zoo import ModelSpec, get_checkpoint, intervals, load_model  # noqa: E402
 
 
 def step_rate(strides: str, precision: str, steps: int = 6, batch: int = 128) -> float:
@@ -57,7 +58,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    print(f"AMX bf16: {A.cpu_fast_bf16()}; 'auto' computes in {A.arithmetic('cpu')}")
+    print(f"AMX bf16: {H.cpu_fast_bf16()}; 'auto' computes in {H.arithmetic('cpu')}")
     for s in a.strides.split(","):
         bf, fp = step_rate(s, "auto"), step_rate(s, "fp32")
         print(f"N-FGSM step, strides {s}: auto {bf:.0f} img/s, fp32 {fp:.0f} img/s, ratio {bf / fp:.2f}")
@@ -70,7 +71,7 @@ def main():
     print(f"PGD-20 on {len(y)} images: auto {tb:.1f} s ({cb.float().mean():.1%}), fp32 {tf:.1f} s "
           f"({cf.float().mean():.1%}), ratio {tf / tb:.2f}; images that differ: {(cb != cf).sum().item()}")  # fmt: skip
     if a.data_dir and card.get("n") == 10_000:
-        bits = metrics.unpack_bits(card["correct_bits"], 10_000)[: a.n]
+        bits = intervals.unpack_bits(card["correct_bits"], 10_000)[: a.n]
         print(f"against the card's bits ({card.get('arithmetic', 'arithmetic not recorded')}): auto differs on "
               f"{(cb != bits).sum().item()}, fp32 on {(cf != bits).sum().item()} of {len(y)}")  # fmt: skip
 

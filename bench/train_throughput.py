@@ -3,7 +3,7 @@ same model, same batch, measured in the same run. Goal: shipped >= 1.8x the plai
 
     python bench/train_throughput.py [--recipe std|at] [--strides 1222] [--scale 1] [--batch 128] [--steps 15]
 
-Shipped: rcm_demo.train.train_step with precision "auto" (bf16 autocast on CUDA and on CPUs with AMX,
+Shipped: rcm_demo.training.steps.train_step with precision "auto" (bf16 autocast on CUDA and on CPUs with AMX,
 and channels_last on such CPUs and on CPUs with AVX-512, as train.py does; plain fp32 in the default layout
 elsewhere, where the ratio is 1 by construction).
 Plain: fp32, default memory format, the same SGD optimiser and (for "at") the same attack in fp32.
@@ -20,8 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from rcm_demo.attacks import cpu_fast_bf16, cpu_nhwc  # noqa: E402
-from rcm_demo.train import TrainConfig, train_step  # noqa: E402
+from rcm_demo.hardware import cpu_fast_bf16, cpu_nhwc  # noqa: E402
+from rcm_demo.training.config import TrainConfig  # noqa: E402
+from rcm_demo.training.steps import train_step  # noqa: E402
 
 
 def throughput(cfg, channels_last, steps, batch, device):

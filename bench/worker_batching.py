@@ -19,9 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from rcm_demo import lab  # noqa: E402
+from rcm_demo.analysis import lab  # noqa: E402
 from rcm_demo.data import load_sample  # noqa: E402
-from rcm_demo.worker import ModelWorker, torch_threads  # noqa: E402
+from rcm_demo.serve.worker import ModelWorker, torch_threads  # noqa: E402
 from rcm_demo.zoo import default_checkpoints, load_model  # noqa: E402
 
 

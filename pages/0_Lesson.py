@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from rcm_demo import lesson, ui, viz
 from rcm_demo import limits as L
+from rcm_demo import ui, viz
+from rcm_demo.analysis import lesson
 from rcm_demo.data import CLASSES
 
 ui.page_header(
@@ -105,9 +106,8 @@ ui.page_link(step.page, f"Explore further: {step.page_label}")
 ui.write_url(STATE)
 
 st.divider()
-if ui.on_demand(
-    "Prepare the whole lesson as one HTML file (for teaching without a server)", "lesson_html", (tuple(trio), i)
-):
+export = "Prepare the whole lesson as one HTML file (for teaching without a server)"
+if ui.on_demand(export, "lesson_html", (tuple(trio), i)):
     with st.spinner("Computing every step…"), ui.user_errors():
         page = ui.lesson_html(trio, i)
     st.download_button("Download the lesson (HTML)", page, file_name="rcm-demo-lesson.html", mime="text/html")

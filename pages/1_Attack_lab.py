@@ -4,8 +4,10 @@ import json
 
 import streamlit as st
 
-from rcm_demo import lab, ui, viz, zoo_table
+from rcm_demo import ui, viz
+from rcm_demo.analysis import lab
 from rcm_demo.data import CLASSES
+from rcm_demo.zoo import findings
 
 ui.page_header(
     "Attack lab",
@@ -63,7 +65,7 @@ for col, (name, r) in zip(st.columns(len(results)), results.items()):
             key=f"png_{name}",
         )
 
-context = zoo_table.one_image_context({n: ui.card(n) for n in results}, labels)
+context = findings.one_image_context({n: ui.card(n) for n in results}, labels)
 if context:
     st.caption(context)
     ui.page_link("pages/5_Model_zoo.py", "Paired differences with their 95% intervals: Model zoo")

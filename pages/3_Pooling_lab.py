@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from rcm_demo import lab, probe, ui, viz
 from rcm_demo import limits as L
+from rcm_demo import ui, viz
+from rcm_demo.analysis import probe, sweeps
 
 ui.page_header(
     "Pooling lab",
@@ -74,7 +75,7 @@ elif view == "One model":
         f"{100 * rep['argmax_flip_rate']:.1f}%",
         help="Share of channels whose maximal position moved: max pooling switches which location it reads.",
     )
-    if note := lab.one_position_note(rep, ui.card(name)["spec"]):
+    if note := sweeps.one_position_note(rep, ui.card(name)["spec"]):
         st.info(note)
     ui.chart(viz.pooling_bars(rep), "bars")
     st.caption(
@@ -106,5 +107,5 @@ else:
             names = list(ui.models(names, side_by_side=False))
             points = ui.pooling(names, n, eps)
         ui.chart(viz.ratio_vs_size(points, ui.labels(names)), "zoo_ratio")
-        st.dataframe(lab.pooling_rows(points, ui.labels(names)), hide_index=True)
+        st.dataframe(sweeps.pooling_rows(points, ui.labels(names)), hide_index=True)
 ui.write_url(STATE)

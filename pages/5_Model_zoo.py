@@ -4,7 +4,8 @@ import html
 
 import streamlit as st
 
-from rcm_demo import control, ui, viz, zoo_table
+from rcm_demo import ui, viz
+from rcm_demo.zoo import control, findings, tables
 
 ui.page_header(
     "Model zoo",
@@ -22,7 +23,7 @@ STATE = {"zoo_card": ui.checkpoint_key(names[0])}
 ui.url_state(STATE)
 
 st.subheader("Comparison (from the cards)")
-st.dataframe(zoo_table.zoo_rows(names), hide_index=True, width="stretch")
+st.dataframe(tables.zoo_rows(names), hide_index=True, width="stretch")
 rows = ui.comparison_rows()
 if rows:
     st.subheader("Enlarged map minus its baseline")
@@ -32,7 +33,7 @@ if rows:
         "intervals. An interval that crosses 0 does not show a difference either way. A pair trained with "
         "several seeds also shows the mean over seeds, with an interval holding the seed-to-seed spread."
     )
-    st.markdown(zoo_table.finding(rows))
+    st.markdown(findings.finding(rows))
     contrast = ui.pooling_contrast()
     if contrast:
         st.html(viz.forest_svg(control.control_rows(contrast), title=control.CONTROL_TITLE))
@@ -67,7 +68,7 @@ with left:
     st.table({"shape": {k: " × ".join(map(str, v)) for k, v in shapes.items()}})
 with right:
     st.markdown("**Metrics** (from the card)")
-    mets = zoo_table.card_metrics(meta)
+    mets = tables.card_metrics(meta)
     if mets:
         st.table(mets["table"])
         st.caption("Data: " + "; ".join(mets["datasets"]))
@@ -84,7 +85,7 @@ t = meta["train"]
 PRE = "white-space:pre-wrap;background:#f6f7f9;padding:0.8em;border-radius:6px"
 st.html(f"<pre style='{PRE}'>{html.escape(t.get('command', 'unknown'))}</pre>")
 st.caption(
-    f"{zoo_table.hardware_text(t.get('hardware'))} · "
+    f"{tables.hardware_text(t.get('hardware'))} · "
     f"{', '.join(t.get('arithmetic', ['arithmetic not recorded']))} · torch {t.get('torch')} · "
     f"{t.get('date')} · seed {t.get('seed')} · "
     f"data: {t.get('dataset')} · sha256 {meta['sha256'][:16]}…"

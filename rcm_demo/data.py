@@ -25,7 +25,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .models import CIFAR10_MEAN, CIFAR10_STD  # noqa: F401  (re-exported constants)
+# CIFAR-10's per-channel statistics: the models' default normalisation (models import them from here).
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR10_STD = (0.2471, 0.2435, 0.2616)
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 ASSETS = Path(__file__).parent / "assets"

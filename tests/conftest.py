@@ -35,7 +35,7 @@ def _few_threads():
     # choice outside the main thread, where AppTest runs the pages): the model worker's threads may still
     # be finishing a job when the next test starts, and torch's thread count should not change under a
     # running parallel op. RCM_TEST_THREADS overrides it.
-    from rcm_demo.worker import torch_threads
+    from rcm_demo.serve.worker import torch_threads
 
     torch.set_num_threads(int(os.environ.get("RCM_TEST_THREADS", 0)) or torch_threads())
 

@@ -84,7 +84,7 @@ def test_attack_contract(name, tiny_model, batch):
 
 def test_contract_holds_for_a_model_in_train_mode_with_grads(batch):
     x, y = batch
-    model = A.nn.Sequential(A.nn.Flatten(), A.nn.Linear(3072, 10), A.nn.BatchNorm1d(10)).train()
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3072, 10), nn.BatchNorm1d(10)).train()
     before = model_state(model)
     A.pgd(model, x, y, eps=4 / 255, steps=2)
     after = model_state(model)
@@ -200,7 +200,7 @@ def test_standard_autoattack_and_square(tiny_model):
 
 
 def test_robust_accuracy_helpers(tiny_model, batch):
-    from rcm_demo import metrics
+    from rcm_demo.analysis import metrics
 
     x, y = batch
     clean = metrics.accuracy(tiny_model, x, y)

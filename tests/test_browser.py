@@ -114,7 +114,7 @@ def test_every_page_timed_with_one_interaction_then_attack_and_uploads(server, t
         print(json.dumps(timings, indent=2))
 
         # The lesson, step by step, in presentation mode (the step and the mode come from the link).
-        from rcm_demo.lesson import STEPS
+        from rcm_demo.analysis.lesson import STEPS
 
         page.goto(f"{server}/Lesson?step=1&present=1")
         wait_text(page, "What to notice")

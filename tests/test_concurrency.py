@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 from conftest import assert_same_state, model_state
 
-from rcm_demo import lab
+from rcm_demo.analysis import lab, sweeps
 from rcm_demo.zoo import ModelSpec
 
 SPECS = [ModelSpec(width=4), ModelSpec(width=4, strides="1122"), ModelSpec(width=4, scale=2, pool="max")]
@@ -74,7 +74,7 @@ def test_library_limits_refuse_oversized_requests():
     models = shared_models()
     x, y = torch.rand(600, 3, 32, 32), torch.zeros(600, dtype=torch.long)
     with pytest.raises(ValueError, match="images"):
-        lab.robustness_curves(models, x, y, [0, 8])
+        sweeps.robustness_curves(models, x, y, [0, 8])
     with pytest.raises(ValueError, match="models"):
         lab.check_models([f"m{i}" for i in range(5)])
     for bad in (

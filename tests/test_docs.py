@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rcm_demo import evaluate, zoo
+from rcm_demo import zoo
+from rcm_demo.training import report
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -73,23 +74,23 @@ def test_readme_is_a_front_page():
 
 def test_readme_zoo_section_is_what_the_cards_say():
     text = (ROOT / "README.md").read_text()
-    assert evaluate.readme_section(text, "zoo") == evaluate.readme_zoo(), (
+    assert report.readme_section(text, "zoo") == report.readme_zoo(), (
         "the README's zoo section differs from the cards: run python -m rcm_demo.evaluate --readme"
     )
-    assert (ROOT / "docs" / "zoo.md").read_text() == evaluate.zoo_doc(), (
+    assert (ROOT / "docs" / "zoo.md").read_text() == report.zoo_doc(), (
         "docs/zoo.md differs from the cards: run python -m rcm_demo.evaluate --readme"
     )
 
 
 def test_pooling_rows_are_measured_on_the_zoo_weights_and_the_readme_has_their_medians():
-    table = evaluate.readme_section((ROOT / "docs" / "pooling.md").read_text(), "pooling")
-    rows = evaluate.pooling_rows(table)
+    table = report.readme_section((ROOT / "docs" / "pooling.md").read_text(), "pooling")
+    rows = report.pooling_rows(table)
     cards = {n: zoo.get_checkpoint(n).meta["sha256"][:12] for n in zoo.list_checkpoints()}
     assert {n: r["sha"] for n, r in rows.items()} == cards, (
         "docs/pooling.md is not measured on the bundled weights: run python -m rcm_demo.evaluate --readme"
     )
-    readme = evaluate.readme_section((ROOT / "README.md").read_text(), "pooling_medians")
-    assert readme == evaluate.pooling_medians(table), "run python -m rcm_demo.evaluate --readme"
+    readme = report.readme_section((ROOT / "README.md").read_text(), "pooling_medians")
+    assert readme == report.pooling_medians(table), "run python -m rcm_demo.evaluate --readme"
 
 
 def test_pooling_medians_summarise_the_table_per_map_size():
@@ -99,24 +100,24 @@ def test_pooling_medians_summarise_the_table_per_map_size():
             [("4×4", 0.12, 0.25, 0.5), ("4×4", 0.13, 0.25, 0.6), ("4×4", 0.20, 0.25, 0.7), ("8×8", 0.05, 0.125, 0.3)]
         )
     )
-    text = evaluate.pooling_medians(evaluate.POOLING_HEAD + "\n" + table)
+    text = report.pooling_medians(report.POOLING_HEAD + "\n" + table)
     assert "| 4×4 | 3 | 0.130 | 0.250 | 0.600 |" in text and "| 8×8 | 1 | 0.050 | 0.125 | 0.300 |" in text
     assert text.index("| 4×4 |") < text.index("| 8×8 |") and "Over the 4 checkpoints of [docs/pooling.md]" in text
 
 
 def test_readme_writer_replaces_only_its_sections(tmp_path):
-    begin, end = evaluate.MARKS["zoo"]
-    mb, me = evaluate.MARKS["pooling_medians"]
+    begin, end = report.MARKS["zoo"]
+    mb, me = report.MARKS["pooling_medians"]
     p, pool = tmp_path / "R.md", tmp_path / "pooling.md"
     p.write_text(f"intro\n{begin}\nstale table\n{end}\n{mb}\nkept\n{me}\noutro\n")
-    evaluate.write_readme(p, doc=tmp_path / "zoo.md", pooling_path=pool)  # no pooling table yet: kept
+    report.write_readme(p, doc=tmp_path / "zoo.md", pooling_path=pool)  # no pooling table yet: kept
     text = p.read_text()
     assert "stale table" not in text and "kept" in text and text.startswith("intro") and text.endswith("outro\n")
-    assert evaluate.readme_section(text, "zoo") == evaluate.readme_zoo()
-    assert (tmp_path / "zoo.md").read_text() == evaluate.zoo_doc()
+    assert report.readme_section(text, "zoo") == report.readme_zoo()
+    assert (tmp_path / "zoo.md").read_text() == report.zoo_doc()
     row = "| m | 4×4 | 0.125 | 0.250 | 0.500 | 10% | `000000000000` |"
-    pool.write_text(evaluate.pooling_doc(evaluate.POOLING_HEAD + "\n" + row))
-    evaluate.write_readme(p, doc=tmp_path / "zoo.md", pooling_path=pool)
+    pool.write_text(report.pooling_doc(report.POOLING_HEAD + "\n" + row))
+    report.write_readme(p, doc=tmp_path / "zoo.md", pooling_path=pool)
     assert "kept" not in p.read_text() and "| 4×4 | 1 | 0.125 | 0.250 | 0.500 |" in p.read_text()
     with pytest.raises(ValueError, match="markers"):
-        evaluate.readme_section("no markers here", "zoo")
+        report.readme_section("no markers here", "zoo")

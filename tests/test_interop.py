@@ -7,9 +7,10 @@ import pickle
 import pytest
 import torch
 
-from rcm_demo import data, interop, zoo
-from rcm_demo.models import ARCHS, CIFAR10_MEAN, CIFAR10_STD
-from rcm_demo.zoo import ModelSpec
+from rcm_demo import data, zoo
+from rcm_demo.data import CIFAR10_MEAN, CIFAR10_STD
+from rcm_demo.models import ARCHS
+from rcm_demo.zoo import ModelSpec, interop
 
 # Our key -> the reference's, for one block of each architecture (Major/models/cifar_resnet.py,
 # MART/models/preactresnet.py, Major/models/vgg.py, Major/models/alexnet.py).

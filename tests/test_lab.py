@@ -3,7 +3,8 @@ import re
 
 import torch
 
-from rcm_demo import lab, viz, zoo
+from rcm_demo import viz, zoo
+from rcm_demo.analysis import lab, sweeps
 from rcm_demo.zoo import ModelSpec
 
 
@@ -11,7 +12,7 @@ def test_run_card_has_everything_to_reproduce(tmp_path, monkeypatch):
     spec = ModelSpec(width=4)
     torch.manual_seed(0)
     zoo.save_checkpoint(spec.build().eval(), spec, "std", {"command": "t"}, tmp_path)
-    monkeypatch.setattr(zoo, "PRETRAINED_DIR", tmp_path)
+    monkeypatch.setattr(zoo.checkpoints, "PRETRAINED_DIR", tmp_path)
     name = zoo.list_checkpoints()[0]
     models = {name: zoo.load_model(name)}
     x, y = torch.rand(1, 3, 32, 32), torch.tensor([2])
@@ -48,10 +49,10 @@ def test_figures_build_without_streamlit():
         viz.spatial_maps({n: r["spatial"] for n, r in res.items()}),
         viz.topk_bars(res["m0"]["p_clean"], res["m0"]["p_adv"], true_label=int(y[0])),
         viz.pooling_bars(res["m1"]["pooling"]),
-        viz.ratio_vs_size(lab.zoo_pooling(models, x, y, steps=2)),
-        viz.robustness_curves(lab.robustness_curves(models, x, y, [0, 4, 8], steps=2)),
-        viz.transfer_heatmap(lab.transfer_matrix(models, x, y, steps=2)),
-        viz.eps_layer_heatmap(lab.eps_layer_matrix(models["m0"], x[:1], y[:1], lab.AttackSettings())),
+        viz.ratio_vs_size(sweeps.zoo_pooling(models, x, y, steps=2)),
+        viz.robustness_curves(sweeps.robustness_curves(models, x, y, [0, 4, 8], steps=2)),
+        viz.transfer_heatmap(sweeps.transfer_matrix(models, x, y, steps=2)),
+        viz.eps_layer_heatmap(sweeps.eps_layer_matrix(models["m0"], x[:1], y[:1], lab.AttackSettings())),
         viz.heldout_history([{"epoch": 1, "clean": 0.3, "pgd10": 0.2}]),
     ]
     for f in figs:
@@ -63,7 +64,7 @@ def test_figures_build_without_streamlit():
 
 
 def test_synthetic_pooling_tells_the_story_on_the_per_position_scale():
-    from rcm_demo import probe
+    from rcm_demo.analysis import probe
 
     rows = [probe.synthetic_pooling(s, s, "noise") for s in (1, 2, 4, 8, 16, 32)]
     avg = [r["pooled_avg"] for r in rows]
@@ -196,13 +197,13 @@ def test_probes_and_pooling_work_for_all_four_networks():
         for name, r in res.items():
             assert set(r["energy"]) >= {"stem", "layer1", "layer4", "pool"}, name
             assert r["pooling"]["H"] >= 1
-    rows = lab.zoo_pooling(models, x, y, steps=2)
+    rows = sweeps.zoo_pooling(models, x, y, steps=2)
     vgg = next(r for r in rows if r["checkpoint"] == "vgg16_bn_22222")
     assert (vgg["H"], vgg["W"]) == (1, 1) and abs(vgg["ratio_avg"] - vgg["ratio_max"]) < 1e-6
-    note = lab.one_position_note(vgg, {"arch": "vgg16_bn"})  # the Pooling lab says why both ratios are 1
+    note = sweeps.one_position_note(vgg, {"arch": "vgg16_bn"})  # the Pooling lab says why both ratios are 1
     assert "1×1" in note and "strides 11222" in note
-    assert all(lab.one_position_note(r, {"arch": "vgg16_bn"}) is None for r in rows if r["H"] * r["W"] > 1)
-    notes = lab.tap_notes(["vgg16_bn", "alexnet"])
+    assert all(sweeps.one_position_note(r, {"arch": "vgg16_bn"}) is None for r in rows if r["H"] * r["W"] > 1)
+    notes = sweeps.tap_notes(["vgg16_bn", "alexnet"])
     assert "max-pool" in notes["vgg16_bn"]["stem"] and "5×5" in notes["alexnet"]["stem"]
 
 

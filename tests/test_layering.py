@@ -72,13 +72,17 @@ def _imports(path: Path) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.level:
             base = here[: len(here) - (node.level - 1)] if node.level > 1 else here
-            if node.module:
-                out.add(".".join([*base, *node.module.split(".")]))
-            else:
-                out.update(".".join([*base, a.name]) for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rcm_demo."):
-            out.add(node.module.removeprefix("rcm_demo."))
+            mod = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            out.update(_targets(mod, node.names))
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "rcm_demo":
+            out.update(_targets(".".join(node.module.split(".")[1:]), node.names))
     return {m for m in out if m in NODES}
+
+
+def _targets(mod: str, names) -> set[str]:
+    """``from mod import a, b``: the submodules a, b where they are modules, else ``mod`` itself."""
+    subs = {f"{mod}.{a.name}".lstrip(".") for a in names}
+    return (subs & NODES) | ({mod} if subs - NODES else set())
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -104,9 +108,61 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_no_import_cycles():
     graph = {_node(p): _imports(p) - {_node(p)} for p in PKG.rglob("*.py")}
-    assert graph["evaluate"] >= {"zoo", "lab"}  # the parser sees the package's imports, local ones too
-    assert graph["ui.widgets"] >= {"ui.cache", "lab", "attacks"}
+    assert graph["training.report"] >= {
+        "zoo",
+        "analysis.sweeps",
+    }  # the parser sees the package's imports, local ones too
+    assert graph["ui.widgets"] >= {"ui.cache", "analysis.lab", "attacks"}
     assert find_cycle(graph) is None, " -> ".join(find_cycle(graph))
+
+
+# The rooms of the package, lowest first (docs/library.md draws the same map). A module may import its own
+# room and any room on a lower layer; never a room on its own layer or above.
+LAYERS = (
+    {"__init__", "limits", "data", "progress", "hardware"},  # shared leaves and rcm_demo/__init__.py
+    {"models"},
+    {"zoo", "attacks"},
+    {"analysis"},
+    {"viz"},
+    {"training", "serve"},
+    {"ui"},
+    {"train", "evaluate", "build_zoo", "modelproc"},  # the commands users type: python -m rcm_demo.<name>
+)
+
+
+def room(node: str) -> str:
+    return node.split(".")[0]
+
+
+def layer(node: str) -> int:
+    return next(i for i, rooms in enumerate(LAYERS) if room(node) in rooms)
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """'a -> b' for every import that leaves its own room for a room on the same layer or above."""
+    return sorted(
+        f"{m} -> {t}" for m, targets in graph.items() for t in targets if room(t) != room(m) and layer(t) >= layer(m)
+    )
+
+
+def test_every_module_has_a_room():
+    assert {room(n) for n in NODES} <= set().union(*LAYERS), {room(n) for n in NODES} - set().union(*LAYERS)
+
+
+def test_imports_run_down_the_layers_only():
+    graph = {_node(p): _imports(p) - {_node(p)} for p in PKG.rglob("*.py")}
+    assert upward_imports(graph) == []
+
+
+def test_the_layer_check_catches_an_import_that_runs_back_up():
+    assert upward_imports({"zoo.tables": {"analysis.metrics"}}) == ["zoo.tables -> analysis.metrics"]
+    assert upward_imports({"zoo.checkpoints": {"attacks.pgd"}}) == ["zoo.checkpoints -> attacks.pgd"]  # same layer
+    assert upward_imports({"analysis.lab": {"zoo.checkpoints", "attacks", "limits", "analysis.probe"}}) == []
+
+
+def test_modules_stay_under_the_split_point():
+    long = {str(p.relative_to(ROOT)): n for p in PKG.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400}
+    assert long == {}, f"past the design guide's 400-line split point: {long}"
 
 
 def test_the_cycle_finder_finds_cycles():

@@ -3,9 +3,9 @@ import copy
 import pytest
 import torch
 
-from rcm_demo.metrics import count_macs, count_params, pre_pool_hw, stage_shapes
-from rcm_demo.models import ARCHS, TAPS, fold_batchnorm
-from rcm_demo.probe import capture
+from rcm_demo.analysis.metrics import stage_shapes
+from rcm_demo.analysis.probe import capture
+from rcm_demo.models import ARCHS, TAPS, count_macs, count_params, fold_batchnorm, pre_pool_hw
 from rcm_demo.zoo import ModelSpec
 
 

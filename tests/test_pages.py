@@ -16,7 +16,7 @@ TIMEOUT = 180
 
 @pytest.fixture(autouse=True)
 def _use_tiny_zoo(tiny_zoo, monkeypatch):
-    monkeypatch.setattr(zoo, "PRETRAINED_DIR", tiny_zoo)
+    monkeypatch.setattr(zoo.checkpoints, "PRETRAINED_DIR", tiny_zoo)
 
 
 def run_page(name, query=None) -> AppTest:
@@ -52,7 +52,7 @@ def test_attack_lab_defaults_and_fgsm():
 
 
 def test_attack_lab_in_process_mode_computes_in_the_model_process(monkeypatch):
-    from rcm_demo import worker
+    from rcm_demo.serve import worker
 
     monkeypatch.setenv("RCM_WORKER", "process")  # the default of `streamlit run app.py` on 3+ cores
     at = run_page("pages/1_Attack_lab.py", {"seed": "17"})  # a seed no other test uses: no cache hit
@@ -100,12 +100,13 @@ def svg_images(at) -> list:
 def test_pooling_lab_synthetic_slider_moves_the_marker_without_model_work(monkeypatch):
     at = run_page("pages/3_Pooling_lab.py")
     assert_clean(at)
-    from rcm_demo import lab
+    from rcm_demo.analysis import lab, sweeps
 
     def refuse(*a, **k):
         raise AssertionError("the synthetic panel ran model work")
 
-    monkeypatch.setattr(lab, "zoo_pooling", refuse)
+    monkeypatch.setattr(sweeps, "zoo_pooling", refuse)
+    monkeypatch.setattr(sweeps, "run", refuse)
     monkeypatch.setattr(lab, "run", refuse)
     at.slider(key="syn_side").set_value(16).run()
     assert_clean(at)
@@ -130,7 +131,7 @@ def test_pooling_lab_draws_the_normalised_view_only_on_request():
 
 
 def test_pooling_lab_across_the_whole_zoo_is_not_limited_to_four(monkeypatch):
-    monkeypatch.setattr(zoo, "PRETRAINED_DIR", ROOT / "pretrained")
+    monkeypatch.setattr(zoo.checkpoints, "PRETRAINED_DIR", ROOT / "pretrained")
     at = run_page("pages/3_Pooling_lab.py", {"pool_view": "Across the zoo", "pool_n": "4"})
     assert_clean(at)
     at.button(key="zoo_go").click().run()
@@ -302,7 +303,7 @@ def test_checkpoints_are_shown_by_their_labels():
 @pytest.mark.parametrize("page", ["pages/1_Attack_lab.py", "pages/2_Feature_map_energy.py", "pages/0_Lesson.py"])
 def test_default_image_is_classified_correctly_by_the_default_models(page, monkeypatch):
     """With the bundled zoo: the pages open on an image the default trio gets right."""
-    monkeypatch.setattr(zoo, "PRETRAINED_DIR", ROOT / "pretrained")
+    monkeypatch.setattr(zoo.checkpoints, "PRETRAINED_DIR", ROOT / "pretrained")
     at = run_page(page)
     assert_clean(at)
     names = zoo.default_checkpoints(3, "cpu")
@@ -317,8 +318,8 @@ def test_default_image_is_classified_correctly_by_the_default_models(page, monke
         context = next(c.value for c in at.caption if c.value.startswith("One image is one draw"))
         pgd = zoo.get_checkpoint(names[0]).meta["metrics"]["pgd20"]
         assert f"{100 * pgd['value']:.1f}%" in context
+    from rcm_demo.analysis.lab import clean_correct
     from rcm_demo.data import load_sample
-    from rcm_demo.lab import clean_correct
 
     s = load_sample()
     for n in names:
@@ -335,7 +336,7 @@ def _attack_page_summary(query):
 def test_concurrent_app_sessions_match_alone():
     from concurrent.futures import ThreadPoolExecutor
 
-    from rcm_demo import worker
+    from rcm_demo.serve import worker
 
     queries = [
         {"seed": str(k), "eps": str(2.0 + k), "attack": ["PGD-L∞", "CW-L∞", "FGSM"][k % 3], "sample_id": str(10 * k)}
@@ -344,7 +345,7 @@ def test_concurrent_app_sessions_match_alone():
     alone = [_attack_page_summary(q) for q in queries]
     import streamlit as st
 
-    from rcm_demo.ui import cache as ui_cache
+    from rcm_demo.ui import compute as ui_cache
 
     st.cache_data.clear()  # make the concurrent sessions compute, not replay the cache
     ui_cache._attack_results.clear()
@@ -369,7 +370,7 @@ def test_upload_mode_without_file_keeps_the_other_settings():
 
 def _first_image_a_default_model_gets_wrong() -> int:
     """From the bundled zoo's own predictions (the zoo is retrained now and then: no fixed image index)."""
-    from rcm_demo import lab
+    from rcm_demo.analysis import lab
     from rcm_demo.data import load_sample
 
     s = load_sample()
@@ -379,7 +380,7 @@ def _first_image_a_default_model_gets_wrong() -> int:
 
 
 def test_already_wrong_is_explained_with_a_one_click_switch(monkeypatch):
-    monkeypatch.setattr(zoo, "PRETRAINED_DIR", ROOT / "pretrained")
+    monkeypatch.setattr(zoo.checkpoints, "PRETRAINED_DIR", ROOT / "pretrained")
     at = run_page("pages/1_Attack_lab.py", {"sample_id": str(_first_image_a_default_model_gets_wrong())})
     verdicts = [m.value for m in at.metric if m.label == "Attack"]
     assert "already wrong" in verdicts
@@ -393,7 +394,7 @@ def test_already_wrong_is_explained_with_a_one_click_switch(monkeypatch):
 def test_lesson_walks_every_step_with_an_interaction_each():
     at = run_page("pages/0_Lesson.py")
     assert_clean(at)
-    from rcm_demo import lesson
+    from rcm_demo.analysis import lesson
 
     interactions = {
         1: lambda: at.slider(key="lesson_eps").set_value(8.0),
@@ -431,7 +432,8 @@ def test_lesson_step_and_presentation_come_from_the_link_and_export_is_self_cont
     at.button(key="lesson_html").click().run()
     assert_clean(at)
     assert at.get("download_button")
-    from rcm_demo import lesson, ui
+    from rcm_demo import ui
+    from rcm_demo.analysis import lesson
 
     html = ui.lesson_html(zoo.list_checkpoints()[:3], 0)
     assert all(s.title in html for s in lesson.STEPS) and "Plotly.newPlot" in html and "<script src=" not in html
@@ -439,7 +441,7 @@ def test_lesson_step_and_presentation_come_from_the_link_and_export_is_self_cont
 
 
 def test_surprise_me_picks_an_image_the_models_disagree_on(monkeypatch):
-    monkeypatch.setattr(zoo, "PRETRAINED_DIR", ROOT / "pretrained")
+    monkeypatch.setattr(zoo.checkpoints, "PRETRAINED_DIR", ROOT / "pretrained")
     at = run_page("pages/1_Attack_lab.py")
     before = at.session_state["sample_id"]
     at.button(key="surprise").click().run()
@@ -450,7 +452,7 @@ def test_surprise_me_picks_an_image_the_models_disagree_on(monkeypatch):
 
 
 def test_disagreements_and_marks_helpers():
-    from rcm_demo import lab
+    from rcm_demo.analysis import lab
 
     held = [torch.tensor([True, False, True, False]), torch.tensor([True, False, False, True])]
     assert lab.disagreements(held) == [2, 3]
@@ -461,7 +463,7 @@ def test_gallery_marks_of_a_new_window_are_lookups_not_model_work(monkeypatch):
     # after the first view); moving the gallery (or a new session on another image) then costs no forward
     # pass for the marks.
     at = run_page("pages/1_Attack_lab.py", {"attack": "FGSM"})
-    from rcm_demo import lab
+    from rcm_demo.analysis import lab
 
     names = at.multiselect(key="models").value
     for _ in range(600):  # the whole-sample predictions are computed in the background after the first view

@@ -4,7 +4,7 @@ import pytest
 import torch
 from conftest import assert_same_state, model_state
 
-from rcm_demo import probe
+from rcm_demo.analysis import probe
 from rcm_demo.attacks import pgd
 from rcm_demo.zoo import ModelSpec
 

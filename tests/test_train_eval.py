@@ -11,7 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
-from rcm_demo import attacks, data, evaluate, metrics, train, zoo
+from rcm_demo import attacks, data, hardware, zoo
+from rcm_demo.attacks import projected
+from rcm_demo.training import evaluate, report, steps, train
+from rcm_demo.zoo import intervals
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,7 +70,7 @@ def test_train_writes_weights_and_card(tiny_folder, tmp_path, recipe):
     assert "ImageFolder" in t["dataset"] and len(t["heldout_monitor"]["history"]) == 1
     assert {"clean", "pgd10"} <= set(t["heldout_monitor"]["history"][0])
     # The arithmetic this machine trained in, as the attack code decides it (bf16 only on CUDA and AMX CPUs).
-    assert t["arithmetic"] == [attacks.arithmetic("cpu")] and t["arithmetic"][0] in ("fp32", "bf16 autocast")
+    assert t["arithmetic"] == [hardware.arithmetic("cpu")] and t["arithmetic"][0] in ("fp32", "bf16 autocast")
     assert t["heldout_monitor"]["history"][0]["arithmetic"] == t["arithmetic"][0]
     model = zoo.load_model(name, directory=tmp_path / "pt")
     assert model(torch.rand(1, 3, 32, 32)).shape == (1, 10)
@@ -133,7 +136,7 @@ def test_torchrun_two_cpu_ranks_end_identical(tiny_folder, tmp_path):
 
 def test_evaluate_updates_cards(tiny_folder, tmp_path, monkeypatch, capsys):
     train.main(_flags(tiny_folder, tmp_path, "--epochs", "1"))
-    monkeypatch.setattr(zoo, "PRETRAINED_DIR", tmp_path / "pt")
+    monkeypatch.setattr(zoo.checkpoints, "PRETRAINED_DIR", tmp_path / "pt")
     evaluate.main(
         [
             "--n",
@@ -156,27 +159,25 @@ def test_evaluate_updates_cards(tiny_folder, tmp_path, monkeypatch, capsys):
     assert m["autoattack"]["attack"]["attacks"] == ["apgd-ce"]
     assert "bundled sample" in m["pgd20"]["dataset"]
     assert m["pgd20"]["value"] <= m["clean"]["value"]
-    assert {v["arithmetic"] for v in m.values()} == {attacks.arithmetic("cpu")}
+    assert {v["arithmetic"] for v in m.values()} == {hardware.arithmetic("cpu")}
     assert "steps" not in m["fgsm"]["attack"] and m["pgd20"]["attack"]["steps"] == 20
     assert m["cw30"]["attack"]["loss"] == "cw" and m["pgd20"]["attack"]["attack"] == "PGD-L∞"
-    bits = metrics.unpack_bits(m["pgd20"]["correct_bits"], 12)
+    bits = intervals.unpack_bits(m["pgd20"]["correct_bits"], 12)
     assert bits.float().mean().item() == pytest.approx(m["pgd20"]["value"], abs=1e-4)
     assert (tmp_path / "r.csv").read_text().startswith("checkpoint,clean")
-    assert "resnet18w4_s1222_x1_avg.std" in evaluate.results_table()
+    assert "resnet18w4_s1222_x1_avg.std" in report.results_table()
 
 
 def test_paired_differences_from_correctness_bits(tiny_folder, tmp_path, monkeypatch, capsys):
-    from rcm_demo import zoo_table
-
     for strides in ("1222", "1122"):
         train.main(_flags(tiny_folder, tmp_path, "--epochs", "1", "--strides", strides))
-    monkeypatch.setattr(zoo, "PRETRAINED_DIR", tmp_path / "pt")
+    monkeypatch.setattr(zoo.checkpoints, "PRETRAINED_DIR", tmp_path / "pt")
     evaluate.main(["--n", "16", "--attacks", "clean,fgsm"])
     a, b = "resnet18w4_s1122_x1_avg.std", "resnet18w4_s1222_x1_avg.std"
-    r = zoo_table.paired_difference(a, b, "clean")
+    r = intervals.paired_difference(a, b, "clean")
     ma, mb = (zoo.get_checkpoint(n).meta["metrics"]["clean"]["value"] for n in (a, b))
     assert r["n"] == 16 and r["diff"] == pytest.approx(ma - mb, abs=1e-6) and r["se"] >= 0
-    assert zoo_table.paired_difference(a, b, "autoattack") is None  # not measured
+    assert intervals.paired_difference(a, b, "autoattack") is None  # not measured
     evaluate.main(["--report", "--report-figure", str(tmp_path / "fig.html")])
     out = capsys.readouterr().out
     assert "8×8 strides 1122 · standard · avg" in out and "| clean |" in out and "95% CI" in out
@@ -185,7 +186,7 @@ def test_paired_differences_from_correctness_bits(tiny_folder, tmp_path, monkeyp
 
 def test_pooling_table(tiny_folder, tmp_path, monkeypatch, capsys):
     train.main(_flags(tiny_folder, tmp_path, "--epochs", "1", "--strides", "1122"))
-    monkeypatch.setattr(zoo, "PRETRAINED_DIR", tmp_path / "pt")
+    monkeypatch.setattr(zoo.checkpoints, "PRETRAINED_DIR", tmp_path / "pt")
     evaluate.main(["--pooling", "--n", "4"])
     out = capsys.readouterr().out
     assert "| resnet18w4_s1122_x1_avg.std | 8×8 |" in out and "0.125" in out
@@ -195,24 +196,24 @@ def test_pooling_table(tiny_folder, tmp_path, monkeypatch, capsys):
 def test_pooling_table_measures_only_new_or_retrained_weights(tiny_folder, tmp_path, monkeypatch):
     for strides in ("1222", "1122"):
         train.main(_flags(tiny_folder, tmp_path, "--epochs", "1", "--strides", strides))
-    monkeypatch.setattr(zoo, "PRETRAINED_DIR", tmp_path / "pt")
+    monkeypatch.setattr(zoo.checkpoints, "PRETRAINED_DIR", tmp_path / "pt")
     a, b = "resnet18w4_s1122_x1_avg.std", "resnet18w4_s1222_x1_avg.std"
-    first = evaluate.pooling_table(4)
-    rows = evaluate.pooling_rows(first)
+    first = report.pooling_table(4)
+    rows = report.pooling_rows(first)
     assert set(rows) == {a, b} and rows[a]["sha"] == zoo.get_checkpoint(a).meta["sha256"][:12]
     assert (rows[a]["H"], rows[b]["H"]) == (8, 4)
     measured = []
-    real = evaluate.zoo_pooling
-    monkeypatch.setattr(evaluate, "zoo_pooling", lambda ms, *a, **k: measured.extend(ms) or real(ms, *a, **k))
-    assert evaluate.pooling_table(4, keep=first) == first and measured == []  # same weights: nothing measured
+    real = report.zoo_pooling
+    monkeypatch.setattr(report, "zoo_pooling", lambda ms, *a, **k: measured.extend(ms) or real(ms, *a, **k))
+    assert report.pooling_table(4, keep=first) == first and measured == []  # same weights: nothing measured
     stale = first.replace(f"`{rows[b]['sha']}`", "`000000000000`")  # as if b had been retrained since
-    assert evaluate.pooling_table(4, keep=stale) == first and measured == [b]
+    assert report.pooling_table(4, keep=stale) == first and measured == [b]
     fake = first.replace(rows[a]["line"], rows[a]["line"].replace(f"| {rows[a]['ratio_max']:.3f} |", "| 0.999 |"))
-    assert "0.999 at 8×8" in evaluate.pooling_table(4, keep=fake)  # the summary reads the rows it keeps
+    assert "0.999 at 8×8" in report.pooling_table(4, keep=fake)  # the summary reads the rows it keeps
 
 
 def test_pooling_summary_follows_its_rows():
-    from rcm_demo.lesson import pooling_summary
+    from rcm_demo.analysis.lesson import pooling_summary
 
     rows = [
         {"H": 4, "W": 4, "ratio_avg": 0.125, "bound_avg": 0.25, "ratio_max": 0.5},
@@ -268,22 +269,21 @@ def test_fast_at_card_records_method_noise_and_step(tiny_folder, tmp_path):
 
 def test_adversarial_batch_is_a_pgd_configuration(monkeypatch):
     """N-FGSM and FGSM-RS call attacks.pgd with one step; PGD with at_steps: no second attack loop."""
-    from rcm_demo import attacks
 
     seen = []
-    real = attacks.pgd
+    real = projected.pgd
 
     def spy(model, x, y, **kw):
         seen.append(kw)
         return real(model, x, y, **kw)
 
-    monkeypatch.setattr(attacks, "pgd", spy)
-    monkeypatch.setattr(train, "pgd", spy)
+    monkeypatch.setattr(projected, "pgd", spy)
+    monkeypatch.setattr(steps, "pgd", spy)
     model = zoo.ModelSpec(width=4).build().eval()
     x, y = torch.rand(4, 3, 32, 32), torch.randint(0, 10, (4,))
     for method in ("nfgsm", "fgsm-rs", "pgd"):
         cfg = train.TrainConfig(recipe="at", at_method=method, at_steps=3)
-        x_adv = train.adversarial_batch(model, x, y, cfg, torch.Generator().manual_seed(0))
+        x_adv = steps.adversarial_batch(model, x, y, cfg, torch.Generator().manual_seed(0))
         reach = {"nfgsm": 3 * 8 / 255, "fgsm-rs": 8 / 255, "pgd": 8 / 255}[method]
         assert (x_adv - x).abs().max() <= reach + 1e-6 and 0 <= x_adv.min() and x_adv.max() <= 1
     assert [k["steps"] for k in seen] == [1, 1, 3]
@@ -291,7 +291,6 @@ def test_adversarial_batch_is_a_pgd_configuration(monkeypatch):
 
 
 def test_nfgsm_noise_is_wider_than_the_ball_and_unprojected():
-    from rcm_demo import attacks
 
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 10))
     x, y = torch.full((64, 3, 32, 32), 0.5), torch.zeros(64, dtype=torch.long)
@@ -322,7 +321,8 @@ def test_monitor_flags_a_collapsed_run(tiny_folder, tmp_path, monkeypatch, capsy
 
 
 def test_seed_names_and_build_zoo_plan(tiny_folder, tmp_path, monkeypatch):
-    from rcm_demo import build_zoo, zoo_plan
+    from rcm_demo.training import build_zoo
+    from rcm_demo.training import plan as zoo_plan
 
     budget = {"width": 4, "epochs": 1, "batch_size": 16, "heldout_n": 20, "max_train_images": 48}
     monkeypatch.setattr(zoo_plan, "LITE_BUDGET", {**zoo_plan.LITE_BUDGET, **budget})
@@ -359,7 +359,8 @@ def test_seed_names_and_build_zoo_plan(tiny_folder, tmp_path, monkeypatch):
 
 
 def test_a_half_trained_model_is_finished_first(tmp_path):
-    from rcm_demo import build_zoo, zoo_plan
+    from rcm_demo.training import build_zoo
+    from rcm_demo.training import plan as zoo_plan
 
     plan = zoo_plan.LITE_PLAN[:4]
     runs, pt = str(tmp_path / "runs"), tmp_path / "pt"  # no cards: nothing is trained yet
@@ -370,8 +371,8 @@ def test_a_half_trained_model_is_finished_first(tmp_path):
 
 
 def test_the_lite_plan_covers_the_papers_four_networks_with_one_budget():
-    from rcm_demo import zoo_plan
     from rcm_demo.models import ARCHS
+    from rcm_demo.training import plan as zoo_plan
 
     plan = zoo_plan.LITE_PLAN
     assert {p.arch for p in plan} == set(ARCHS) and len({p.name for p in plan}) == len(plan)
@@ -392,7 +393,7 @@ def test_the_lite_plan_covers_the_papers_four_networks_with_one_budget():
 
 
 def test_kaiming_init_keeps_alexnets_signal_and_cards_without_init_read_as_default(tmp_path):
-    from rcm_demo import zoo_plan
+    from rcm_demo.training import plan as zoo_plan
 
     x = torch.rand(64, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     spread = {}
@@ -529,7 +530,7 @@ def test_evaluation_cut_off_part_way_resumes_with_the_uncut_numbers(tmp_path, ca
 
 def test_evaluate_cli_resume_dir_removes_its_state_once_the_card_has_the_metric(tiny_folder, tmp_path, monkeypatch):
     train.main(_flags(tiny_folder, tmp_path, "--epochs", "1"))
-    monkeypatch.setattr(zoo, "PRETRAINED_DIR", tmp_path / "pt")
+    monkeypatch.setattr(zoo.checkpoints, "PRETRAINED_DIR", tmp_path / "pt")
     name, runs = "resnet18w4_s1222_x1_avg.std", tmp_path / "runs"
     saved = []
     real = evaluate._write_partial

@@ -12,9 +12,10 @@ import pytest
 import torch
 from conftest import assert_same_state, model_state
 
-from rcm_demo import lab, zoo
-from rcm_demo.modelproc import threads_for
-from rcm_demo.worker import Busy, ModelWorker
+from rcm_demo import zoo
+from rcm_demo.analysis import lab
+from rcm_demo.serve.modelproc import threads_for
+from rcm_demo.serve.worker import Busy, ModelWorker
 from rcm_demo.zoo import ModelSpec
 
 ATTACKS = ["PGD-L∞", "CW-L∞", "PGD-L2", "FGSM"]
@@ -253,7 +254,7 @@ def test_model_process_uses_one_thread_for_one_image_and_every_core_for_a_batch(
 
 
 def test_worker_mode_auto_uses_the_model_process_only_where_it_gets_two_threads(monkeypatch):
-    from rcm_demo.worker import worker_mode
+    from rcm_demo.serve.worker import worker_mode
 
     monkeypatch.delenv("RCM_WORKER", raising=False)
     for threads, mode in (("1", "thread"), ("2", "process")):

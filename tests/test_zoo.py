@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from rcm_demo import zoo
-from rcm_demo.metrics import count_macs, count_params, pre_pool_hw
+from rcm_demo.models import count_macs, count_params, pre_pool_hw
 from rcm_demo.zoo import CheckpointError, ModelSpec
 
 

@@ -13,6 +13,7 @@ A page declares its URL keys next to its widgets::
 """
 
 from .cache import *  # noqa: F403
+from .compute import *  # noqa: F403
 from .frame import *  # noqa: F403
 from .state import *  # noqa: F403
 from .widgets import *  # noqa: F403

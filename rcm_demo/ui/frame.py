@@ -15,7 +15,7 @@ import streamlit as st
 import torch
 from streamlit.errors import StreamlitPageNotFoundError
 
-from ..worker import Busy, torch_threads
+from ..serve.worker import Busy, torch_threads
 from ..zoo import CheckpointError
 
 # Every model computation of the app runs outside the main thread (worker lanes or session threads),

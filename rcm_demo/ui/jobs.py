@@ -1,4 +1,4 @@
-"""The bridge from a session to the model worker (``rcm_demo.worker``): submit, wait with progress,
+"""The bridge from a session to the model worker (``rcm_demo.serve.worker``): submit, wait with progress,
 cancel when the session has closed. ``RCM_WORKER=off`` runs the work in the session's own thread."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from .. import worker as W
+from ..serve import worker as W
 from .frame import device, progress_bar
 
 
 def use_worker() -> bool:
-    """All model work goes through one worker per device (rcm_demo.worker): attacks batched across
+    """All model work goes through one worker per device (rcm_demo.serve.worker): attacks batched across
     sessions, long jobs in their own lane. ``RCM_WORKER=off`` runs everything in the session's own thread
     instead (the "before" of bench/load.py)."""
     return W.worker_mode() != "off"

@@ -6,27 +6,25 @@ import hashlib
 
 import streamlit as st
 
-from .. import lab, zoo_table
 from .. import limits as L
+from ..analysis import lab
+from ..analysis.probe import SYNTHETIC_KINDS
 from ..attacks import ATTACKS
 from ..data import CLASSES
-from ..probe import SYNTHETIC_KINDS
 from ..viz import images_html
+from ..zoo import findings, tables
 from .cache import (
     checkpoints,
-    correct_marks,
     decoded_upload,
     default_models,
-    disagreement,
     first_correct,
     label,
     sample,
     sample_classes,
     sample_names,
-    synthetic_point,
-    synthetic_rows,
     thumbnail,
 )
+from .compute import correct_marks, disagreement, synthetic_point, synthetic_rows
 from .frame import user_errors
 from .state import UrlKey, flag, in_range, one_of
 
@@ -238,11 +236,11 @@ def synthetic_ui(kind_key: str, side_key: str, kind_label: str = "Perturbation")
 
 # ----------------------------------------------------------------------------- shared views
 def four_networks(rows: list[dict]) -> None:
-    """The paper's four networks side by side (``zoo_table.architecture_rows``): a plain markdown table,
+    """The paper's four networks side by side (``tables.architecture_rows``): a plain markdown table,
     light for a new tab, and the sentence generated from it."""
     st.markdown(
         "**The paper's four networks**: each reference-default stride setting against its enlarged-map "
         "twin (AT, average pooling), paired on the same test images, Δ in points with 95% intervals."
     )
-    st.markdown(zoo_table.architectures_markdown(rows))
-    st.caption(zoo_table.architectures_finding(rows))
+    st.markdown(tables.architectures_markdown(rows))
+    st.caption(findings.architectures_finding(rows))

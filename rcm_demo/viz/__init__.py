@@ -1,6 +1,6 @@
 """Pure plotly figure builders (no Streamlit): every figure the app shows, callable from tests.
 
-Inputs are plain Python/torch values as returned by ``rcm_demo.lab`` and ``rcm_demo.probe``.
+Inputs are plain Python/torch values as returned by ``rcm_demo.analysis.lab`` and ``rcm_demo.analysis.probe``.
 """
 
 from .attack import *  # noqa: F403

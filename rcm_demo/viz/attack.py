@@ -9,8 +9,8 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
+from ..analysis.probe import PROFILE
 from ..data import CLASSES
-from ..probe import PROFILE
 from .base import HEATMAP_SCALE, LAYER_LABELS, PALETTE, _label, _layout, _style, axis_name, grid, layout, log_axis
 
 

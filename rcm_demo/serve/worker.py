@@ -10,7 +10,7 @@ on the same cores and each uses all of them. The worker owns the model work inst
   a batch (measured: bitwise equal on CPU; ``tests/test_worker.py`` bounds any difference).
 * **Where a batch is computed** (``RCM_WORKER``, ``worker_mode()``): ``process`` (the default where the
   model process gets two or more threads) sends each batch on a zoo checkpoint to the worker's model
-  process (``rcm_demo.modelproc``), which computes it in its own main thread, away from the server's GIL
+  process (``rcm_demo.serve.modelproc``), which computes it in its own main thread, away from the server's GIL
   (``bench/worker_batching.py`` and ``bench/load.py`` compare the modes); ``thread`` (the default on 2
   cores) computes in the light lane itself. Models built in code (tests) are always computed here.
 * **Heavy lane** (a second thread): ``heavy(fn, ...)`` runs long jobs (AutoAttack, robustness curves,
@@ -47,8 +47,8 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from . import attacks as A
-from . import lab
+from .. import hardware as H
+from ..analysis import lab
 from .modelproc import ModelProcess, process_threads, source
 
 MODES = ("process", "thread", "off")
@@ -56,7 +56,7 @@ MODES = ("process", "thread", "off")
 
 def worker_mode() -> str:
     """``RCM_WORKER``: ``process`` (the batched attacks computed in a model process of their own,
-    ``rcm_demo.modelproc``), ``thread`` (computed in the worker's light-lane thread), ``off``/``0`` (no
+    ``rcm_demo.serve.modelproc``), ``thread`` (computed in the worker's light-lane thread), ``off``/``0`` (no
     worker: every session computes in its own thread, the behaviour before the worker), or ``auto``, the
     default: ``process`` where the model process gets at least two threads (``process_threads``: three or
     more cores, or ``RCM_PROCESS_THREADS``), else ``thread``. With one thread the process computes no faster
@@ -273,7 +273,7 @@ class ModelWorker:
         try:
             src = source(model)
             if self.process is not None and src is not None:
-                outs = self.process.attack_batch(src, str(A.model_device(model)), *args)
+                outs = self.process.attack_batch(src, str(H.model_device(model)), *args)
             else:  # thread mode, or a model built in code (it cannot be loaded by name in the model process)
                 outs = lab.attack_batch(model, *args)
             for j, out in zip(batch, outs):

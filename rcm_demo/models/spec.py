@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, fields
 
 from torch import nn
 
-from .models import ARCHS, MODES, POOLS
+from .base import ARCHS, MODES, POOLS
 
 # One rule per knob, stated once: (test, what a legal value looks like). Strides: the architecture's rule.
 KNOB_RULES = {

@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .models import ARCHS
-from .zoo import (
+from ..models import ARCHS
+from .checkpoints import (
     PRETRAINED_DIR,
     RECIPES,
     Checkpoint,

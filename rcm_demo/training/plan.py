@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import train
-from .zoo import LATER_DEFAULTS, PRETRAINED_DIR, CheckpointError, ModelSpec, checkpoint_name, get_checkpoint
+from ..zoo import LATER_DEFAULTS, PRETRAINED_DIR, CheckpointError, ModelSpec, checkpoint_name, get_checkpoint
+from . import config
 
 # The lite tier's one recipe and budget (docs/training.md says why): N-FGSM at 8/255, 15 epochs, one-cycle.
 # Every key is a flag of rcm_demo.train.
@@ -100,9 +100,9 @@ def trained_as_planned(p: Planned, directory: Path) -> bool:
         card = get_checkpoint(p.name, directory).meta
     except CheckpointError:
         return False
-    want = train.parse_args(p.train_args("", 0)).card_config()
+    want = config.parse_args(p.train_args("", 0)).card_config()
     have = {**LATER_DEFAULTS, **card.get("train", {}).get("config", {})}
-    ignore = {"data_dir", "data_root", "download", *train.MACHINE_LOCAL}
+    ignore = {"data_dir", "data_root", "download", *config.MACHINE_LOCAL}
     return all(have.get(k) == v for k, v in want.items() if k not in ignore)
 
 
@@ -136,7 +136,7 @@ def plan_summary(directory=None) -> str:
     rows = plan_status(LITE_PLAN, d)
     trained = sum(r["trained"] for r in rows)
     done = sum(r["trained"] and not r["to_evaluate"] for r in rows)
-    cfg = train.parse_args(LITE_PLAN[0].train_args("", 0))
+    cfg = config.parse_args(LITE_PLAN[0].train_args("", 0))
     return (
         f"Planned lite tier (`python -m rcm_demo.build_zoo --list`): {len(rows)} checkpoints, width {cfg.width}, "
         f"{cfg.at_method.upper().replace('NFGSM', 'N-FGSM')} adversarial training at {cfg.eps * 255:g}/255 "

@@ -9,8 +9,10 @@ measured on the same test images, so the contrast is paired per image: for each 
 
 from __future__ import annotations
 
-from .zoo import comparisons, get_checkpoint, training_budget
-from .zoo_table import CARD_METRICS, interval_text, mean_interval, paired_difference
+from .checkpoints import get_checkpoint
+from .intervals import interval_text, mean_interval, paired_difference
+from .labels import comparisons, training_budget
+from .tables import CARD_METRICS
 
 
 def control_pairs(directory=None) -> list[dict]:

@@ -5,17 +5,13 @@ All functions leave the model as they found it (hooks are removed in ``finally``
 
 from __future__ import annotations
 
-import math
 import time
 
 import torch
 from torch import nn
 
-from .attacks import autocast_for, model_device, predict
-
-
-def count_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
+from ..attacks import predict
+from ..hardware import autocast_for, model_device
 
 
 @torch.no_grad()
@@ -28,36 +24,6 @@ def stage_shapes(model: nn.Module, size: int = 32) -> dict[str, tuple[int, ...]]
     with capture(model, names) as feats:
         model(x)
     return {k: tuple(v.shape[1:]) for k, v in feats.items()}
-
-
-def pre_pool_hw(model: nn.Module) -> tuple[int, int]:
-    c, h, w = stage_shapes(model)["layer4"]
-    return h, w
-
-
-@torch.no_grad()
-def count_macs(model: nn.Module, size: int = 32) -> int:
-    """Multiply-accumulates of one forward pass (convolutions and linear layers)."""
-    total = [0]
-
-    def conv_hook(m, inp, out):
-        total[0] += out[0].numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
-
-    def linear_hook(m, inp, out):
-        total[0] += m.in_features * m.out_features
-
-    handles = []
-    try:
-        for m in model.modules():
-            if isinstance(m, nn.Conv2d):
-                handles.append(m.register_forward_hook(conv_hook))
-            elif isinstance(m, nn.Linear):
-                handles.append(m.register_forward_hook(linear_hook))
-        model(torch.zeros(1, 3, size, size, device=model_device(model)))
-    finally:
-        for h in handles:
-            h.remove()
-    return total[0]
 
 
 def accuracy(model, x, y, precision="auto", batch_size=500) -> float:
@@ -85,23 +51,6 @@ def robust_correct(model, x, y, attack, batch_size=250, progress=None, **setting
 def robust_accuracy(model, x, y, attack, batch_size=250, progress=None, **settings) -> float:
     """Accuracy on ``attack(model, x_batch, y_batch, **settings)``."""
     return robust_correct(model, x, y, attack, batch_size, progress, **settings).float().mean().item()
-
-
-def pack_bits(correct: torch.Tensor) -> str:
-    """Per-image correctness packed as hex (4 images per digit, in subset order), for model cards."""
-    b = correct.to(torch.uint8).tolist()
-    b += [0] * (-len(b) % 4)
-    return "".join(f"{b[i] * 8 + b[i + 1] * 4 + b[i + 2] * 2 + b[i + 3]:x}" for i in range(0, len(b), 4))
-
-
-def unpack_bits(hexstr: str, n: int) -> torch.Tensor:
-    bits = [int(c, 16) >> s & 1 for c in hexstr for s in (3, 2, 1, 0)]
-    return torch.tensor(bits[:n], dtype=torch.bool)
-
-
-def binomial_se(p: float, n: int) -> float:
-    """Standard error of an accuracy measured on n images (in the same unit as p)."""
-    return math.sqrt(max(p * (1 - p), 0.0) / n) if n else float("nan")
 
 
 def latency_table(models: dict, batch: int = 1, rounds: int = 15, precision="fp32") -> dict[str, dict]:

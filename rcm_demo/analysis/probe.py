@@ -20,8 +20,8 @@ import threading
 import torch
 from torch import nn
 
-from .attacks import autocast_for, model_device
-from .models import TAPS
+from ..hardware import autocast_for, model_device
+from ..models import TAPS
 
 
 def stage_names(model: nn.Module) -> list[str]:

@@ -1,0 +1,109 @@
+"""Build a zoo tier end to end: train each planned checkpoint (resuming where a run stopped), then
+evaluate it on the whole test set, one model at a time with every core.
+
+    python -m rcm_demo.build_zoo --data-dir ../shared/data/cifar10-jpeg            # the lite tier, in order
+    python -m rcm_demo.build_zoo --list                                          # plan and what is done
+    python -m rcm_demo.build_zoo --only resnet18w16_s1122_x1_avg.at --data-dir ...
+
+Idempotent: a checkpoint whose card already records the planned training settings is not trained
+again, and a metric already on its card with the planned number of images is not measured again. A
+run cut off at any moment continues from ``runs/<name>/state.pt`` (written after every epoch), and an
+evaluation from ``runs/<name>/eval-<metric>.pt`` (written after every batch: 500 images, 100 for AutoAttack), when the
+same command is started again. ``--status FILE`` keeps a one-line JSON status of the current step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from ..zoo import PRETRAINED_DIR
+from . import evaluate, train
+from .plan import LITE_PLAN, missing_evaluations, plan_status, trained_as_planned
+
+# AutoAttack's resume step: its batches are the long ones (an estimated hour per 500 images of VGG16 11222).
+AA_BATCH = 100
+
+
+def _write_status(path: str, **fields) -> None:
+    if path:
+        Path(path).write_text(json.dumps({"time": time.strftime("%Y-%m-%d %H:%M:%S"), **fields}) + "\n")
+
+
+def _dir_flag(flag: str, directory: Path, default: Path) -> list[str]:
+    """A directory flag only where it is not the default, so cards keep commands free of local paths."""
+    return [] if Path(directory).resolve() == Path(default).resolve() else [flag, str(directory)]
+
+
+def unfinished_first(plan, run_dir: str = "runs", directory: Path = PRETRAINED_DIR) -> tuple:
+    """The plan with every unfinished model first (in plan order): half-trained (a resume state) or trained
+    as planned with planned metrics still missing (``plan_status``); then the rest. A run or an evaluation
+    cut off at the end of a session is finished before a new model starts, so half-done work does not pile up."""
+    rows = plan_status(plan, directory)
+    done = {
+        r["name"]: not (Path(run_dir) / r["name"] / "state.pt").exists() and not (r["trained"] and r["to_evaluate"])
+        for r in rows
+    }  # fmt: skip
+    return tuple(sorted(plan, key=lambda p: done[p.name]))
+
+
+def build(plan, data_dir: str, threads: int, directory: Path, status: str = "", run_dir: str = "runs") -> None:
+    for p in unfinished_first(plan, run_dir, directory):
+        if not trained_as_planned(p, directory):
+            _write_status(status, step="train", name=p.name)
+            print(f"== training {p.name}", file=sys.stderr, flush=True)
+            where = _dir_flag("--out-dir", directory, PRETRAINED_DIR) + _dir_flag(
+                "--run-dir", Path(run_dir), Path("runs")
+            )
+            train.main([*p.train_args(data_dir, threads), *where])
+        for attacks, n in missing_evaluations(p, directory):
+            _write_status(status, step="evaluate", name=p.name, attacks=attacks, n=n)
+            print(f"== evaluating {p.name}: {attacks} on {n} images", file=sys.stderr, flush=True)
+            args = ["--checkpoints", p.name, "--attacks", attacks, "--n", str(n), "--aa-n", str(n)]
+            args += ["--aa-attacks", "apgd-ce,apgd-t", "--data-dir", data_dir, "--threads", str(threads)]
+            args += ["--resume-dir", run_dir]  # a metric cut off at a session's end continues from its last batch
+            if "autoattack" in attacks:  # its batches are the long ones: smaller ones lose less when cut off
+                args += ["--batch-size", str(AA_BATCH)]
+            evaluate.main([*args, *_dir_flag("--dir", directory, PRETRAINED_DIR)])
+        state = Path(run_dir) / p.name / "state.pt"
+        if state.exists():  # the checkpoint and its card are complete: the resume point has done its job
+            state.unlink()
+    _write_status(status, step="done")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        prog="python -m rcm_demo.build_zoo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--data-dir", default="", help="ImageFolder with train/ and test/ (the CIFAR-10 JPEG copy)")
+    ap.add_argument("--only", default="", help="comma-separated checkpoint names from the plan, built in this order")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = every core)")
+    ap.add_argument("--dir", default=str(PRETRAINED_DIR), help="where checkpoints and cards go")
+    ap.add_argument("--run-dir", default="runs", help="resume states: <run-dir>/<name>/state.pt")
+    ap.add_argument("--status", default="", help="write a one-line JSON status of the current step here")
+    ap.add_argument("--list", action="store_true", help="print the plan and what is done, run nothing")
+    a = ap.parse_args(argv)
+    plan = LITE_PLAN
+    if a.only:
+        names = a.only.split(",")
+        unknown = set(names) - {p.name for p in LITE_PLAN}
+        if unknown:
+            ap.error(f"not in the plan: {sorted(unknown)}; --list shows it")
+        # The given order wins: a short session builds the cheapest useful models first.
+        by_name = {p.name: p for p in LITE_PLAN}
+        plan = tuple(by_name[n] for n in dict.fromkeys(names))
+    if a.list:
+        for r in plan_status(plan, Path(a.dir)):
+            todo = "; ".join(f"{k} on {n}" for k, n in r["to_evaluate"]) or "nothing"
+            print(f"{r['name']:42s} trained: {'yes' if r['trained'] else 'no ':3s}  to evaluate: {todo}")
+        return
+    if not a.data_dir:
+        ap.error("--data-dir is needed to train and evaluate (the CIFAR-10 ImageFolder with train/ and test/)")
+    build(plan, a.data_dir, a.threads, Path(a.dir), a.status, a.run_dir)
+
+
+if __name__ == "__main__":
+    main()
