@@ -362,7 +362,7 @@ def test_a_half_trained_model_is_finished_first(tmp_path):
     from rcm_demo.training import build_zoo
     from rcm_demo.training import plan as zoo_plan
 
-    plan = zoo_plan.LITE_PLAN[:4]
+    plan = zoo_plan.PLAN[:4]
     runs, pt = str(tmp_path / "runs"), tmp_path / "pt"  # no cards: nothing is trained yet
     assert build_zoo.unfinished_first(plan, runs, pt) == plan  # nothing half-trained: plan order
     (tmp_path / "runs" / plan[2].name).mkdir(parents=True)
@@ -374,7 +374,7 @@ def test_the_lite_plan_covers_the_papers_four_networks_with_one_budget():
     from rcm_demo.models import ARCHS
     from rcm_demo.training import plan as zoo_plan
 
-    plan = zoo_plan.LITE_PLAN
+    plan = zoo_plan.PLAN
     assert {p.arch for p in plan} == set(ARCHS) and len({p.name for p in plan}) == len(plan)
     by_arch: dict[str, set] = {}
     for p in plan:
@@ -549,3 +549,82 @@ def test_resume_key_ignores_where_the_run_lives_but_not_what_it_trains():
     assert train.resume_key(base) == train.resume_key(moved)
     assert train.resume_key(base) != train.resume_key(base | {"lr": 0.05})
     assert train.resume_key(base) != train.resume_key(base | {"data_dir": "", "data_root": "/x"})  # other data
+
+
+def test_a_tiny_width_64_build_trains_checks_float16_then_evaluates(tiny_folder, tmp_path, monkeypatch):
+    """The paper-width tier end to end at toy size: the real width-64 ResNet18, 1 epoch of 32 images."""
+    from rcm_demo.training import build_zoo, compact
+    from rcm_demo.training import plan as zoo_plan
+
+    budget = {"epochs": 1, "batch_size": 16, "heldout_n": 4, "max_train_images": 32}
+    monkeypatch.setattr(zoo_plan, "LITE_BUDGET", {**zoo_plan.LITE_BUDGET, **budget})
+    monkeypatch.setattr(zoo_plan, "EVAL_PAPER_WIDTH", (("clean,pgd20", 8), ("cw30", 4)))
+    monkeypatch.setattr(compact, "FP16_N", 6)
+    (p,) = plan = (zoo_plan.Planned("1222", 1, "avg", "at", overrides=zoo_plan.PAPER_WIDTH),)
+    assert (p.name, p.tier, p.fp16) == ("resnet18w64_s1222_x1_avg.at", "paper-width", True)
+    pt = tmp_path / "pt"
+    build_zoo.build(plan, str(tiny_folder), 2, pt, run_dir=str(tmp_path / "runs"))
+    ck = zoo.get_checkpoint(p.name, pt)
+    assert ck.tier == "paper-width" and "paper-width" in ck.label and ck.meta["params"] == 11_173_962
+    assert ck.meta["train"]["config"]["width"] == 64 and ck.meta["train"]["config"]["epochs"] == 1
+    check = ck.meta["fp16_check"]
+    assert check["n"] == 6 and set(check["clean"]) == set(check["pgd20"]) == {"float32", "float16"}
+    assert ck.meta["weights_dtype"] == check["stored"]  # float16 only where it changed nothing measured
+    assert (check["stored"] == "float16") == (check["largest_change_points"] <= 0.1)
+    assert ck.meta["metrics"]["pgd20"]["n"] == 8 and ck.meta["metrics"]["cw30"]["n"] == 4
+    zoo.load_model(p.name, directory=pt)  # the stored bits match the card's sha256
+    assert zoo_plan.plan_status(plan, pt)[0]["to_evaluate"] == []
+
+
+def test_float16_is_kept_only_within_tolerance_and_never_after_an_evaluation(tiny_folder, tmp_path, monkeypatch):
+    from rcm_demo.training import compact
+
+    train.main(_flags(tiny_folder, tmp_path, "--epochs", "1"))
+    name, pt = "resnet18w4_s1222_x1_avg.std", tmp_path / "pt"
+    fresh = (pt / f"{name}.json").read_text(), (pt / f"{name}.safetensors").read_bytes()
+    monkeypatch.setattr(compact, "FP16_TOLERANCE", -1.0)  # no change is small enough
+    check = compact.compact(name, pt, str(tiny_folder), n=8)
+    ck = zoo.get_checkpoint(name, pt)
+    assert check["stored"] == "float32" and ck.meta["weights_dtype"] == "float32" and ck.meta["fp16_check"] == check
+    assert (pt / f"{name}.safetensors").read_bytes() == fresh[1]  # the weights are untouched
+    assert compact.compact(name, pt, str(tiny_folder), n=8) == check  # once per checkpoint
+    (pt / f"{name}.json").write_text(fresh[0])
+    monkeypatch.setattr(compact, "FP16_TOLERANCE", 1.0)  # any change passes
+    assert compact.compact(name, pt, str(tiny_folder), n=8)["stored"] == "float16"
+    ck = zoo.get_checkpoint(name, pt)
+    assert ck.meta["weights_dtype"] == "float16" and ck.meta["sha256"] != json.loads(fresh[0])["sha256"]
+    zoo.load_model(name, directory=pt)
+    meta = json.loads(fresh[0]) | {"metrics": {"clean": {"value": 0.5, "n": 8}}}
+    (pt / f"{name}.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="evaluated already"):
+        compact.compact(name, pt, str(tiny_folder), n=8)
+
+
+def test_plan_order_trades_and_paper_width_right_after_preact_seed_1_vgg_seeds_last():
+    from rcm_demo.training import config
+    from rcm_demo.training import plan as zoo_plan
+
+    names = [p.name for p in zoo_plan.PLAN]
+    assert len(names) == len(set(names))
+    at = names.index("preactresnet18w16_s1122_x1_avg.at.seed1")
+    assert names[at + 1 : at + 5] == [
+        "resnet18w16_s1222_x1_avg.trades",
+        "resnet18w16_s1122_x1_avg.trades",
+        "resnet18w64_s1222_x1_avg.at",
+        "resnet18w64_s1122_x1_avg.at",
+    ]
+    assert names[at + 5 : at + 7] == [
+        "preactresnet18w16_s1222_x1_avg.at.seed2",
+        "preactresnet18w16_s1122_x1_avg.at.seed2",
+    ]
+    assert all(n.startswith("vgg16_bn") for n in names[at + 7 :]) and len(names[at + 7 :]) == 4
+    trades = config.parse_args(zoo_plan.PLAN[at + 1].train_args("", 0))
+    # The reference's TRADES: beta 6, KL inner maximisation of 10 steps of 2/255 at 8/255; the lite budget.
+    assert (trades.recipe, trades.trades_beta, trades.at_steps) == ("trades", 6.0, 10)
+    assert trades.at_alpha == pytest.approx(2 / 255) and trades.eps == pytest.approx(8 / 255)
+    assert (trades.epochs, trades.lr, trades.schedule, trades.width) == (15, 0.2, "onecycle", 16)
+    wide = config.parse_args(zoo_plan.PLAN[at + 3].train_args("", 0))
+    lite = config.parse_args(zoo_plan.PLAN[0].train_args("", 0))
+    differ = {k for k, v in wide.card_config().items() if lite.card_config()[k] != v}
+    assert differ == {"width", "tier"}  # the paper's width at the lite budget: nothing else changes
+    assert zoo_plan.PLAN[at + 3].evaluations == (("clean,pgd20", 10_000), ("cw30", 2_000), ("autoattack", 1_000))

@@ -1,7 +1,8 @@
-"""Build a zoo tier end to end: train each planned checkpoint (resuming where a run stopped), then
-evaluate it on the whole test set, one model at a time with every core.
+"""Build the zoo's plan end to end: train each planned checkpoint (resuming where a run stopped), then
+evaluate it on the whole test set, one model at a time with every core. A width-64 model's weights are
+checked in float16 (``training.compact``) between its training and its evaluation.
 
-    python -m rcm_demo.build_zoo --data-dir ../shared/data/cifar10-jpeg            # the lite tier, in order
+    python -m rcm_demo.build_zoo --data-dir ../shared/data/cifar10-jpeg            # the plan, in order
     python -m rcm_demo.build_zoo --list                                          # plan and what is done
     python -m rcm_demo.build_zoo --only resnet18w16_s1122_x1_avg.at --data-dir ...
 
@@ -20,9 +21,10 @@ import sys
 import time
 from pathlib import Path
 
-from ..zoo import PRETRAINED_DIR
+from ..zoo import PRETRAINED_DIR, get_checkpoint
 from . import evaluate, train
-from .plan import LITE_PLAN, missing_evaluations, plan_status, trained_as_planned
+from .compact import compact
+from .plan import PLAN, missing_evaluations, plan_status, trained_as_planned
 
 # AutoAttack's resume step: its batches are the long ones (an estimated hour per 500 images of VGG16 11222).
 AA_BATCH = 100
@@ -59,6 +61,9 @@ def build(plan, data_dir: str, threads: int, directory: Path, status: str = "", 
                 "--run-dir", Path(run_dir), Path("runs")
             )
             train.main([*p.train_args(data_dir, threads), *where])
+        if p.fp16 and "fp16_check" not in get_checkpoint(p.name, directory).meta:
+            _write_status(status, step="fp16 check", name=p.name)
+            compact(p.name, directory, data_dir)  # before any metric: the card's metrics describe the stored bits
         for attacks, n in missing_evaluations(p, directory):
             _write_status(status, step="evaluate", name=p.name, attacks=attacks, n=n)
             print(f"== evaluating {p.name}: {attacks} on {n} images", file=sys.stderr, flush=True)
@@ -86,14 +91,14 @@ def main(argv=None):
     ap.add_argument("--status", default="", help="write a one-line JSON status of the current step here")
     ap.add_argument("--list", action="store_true", help="print the plan and what is done, run nothing")
     a = ap.parse_args(argv)
-    plan = LITE_PLAN
+    plan = PLAN
     if a.only:
         names = a.only.split(",")
-        unknown = set(names) - {p.name for p in LITE_PLAN}
+        unknown = set(names) - {p.name for p in PLAN}
         if unknown:
             ap.error(f"not in the plan: {sorted(unknown)}; --list shows it")
         # The given order wins: a short session builds the cheapest useful models first.
-        by_name = {p.name: p for p in LITE_PLAN}
+        by_name = {p.name: p for p in PLAN}
         plan = tuple(by_name[n] for n in dict.fromkeys(names))
     if a.list:
         for r in plan_status(plan, Path(a.dir)):

@@ -1,5 +1,9 @@
-"""The lite tier's plan: which checkpoints, with which one recipe and budget, and how far the zoo is.
-``python -m rcm_demo.build_zoo`` carries it out; the README's zoo section reports it (``plan_summary``)."""
+"""The zoo's plan: which checkpoints, with which one budget per tier, and how far the zoo is.
+``python -m rcm_demo.build_zoo`` carries it out; the README's zoo section reports it (``plan_summary``).
+
+Tiers (``zoo.TIERS``): ``lite`` (width 16) and ``paper-width`` (the paper's width 64) share one budget, 15
+epochs of N-FGSM AT (or TRADES, or standard training) with a one-cycle schedule; the width and the tier are
+the only differences. Nothing here is the reference's PGD-10 / 110-epoch recipe."""
 
 from __future__ import annotations
 
@@ -16,6 +20,11 @@ LITE_BUDGET = {"width": 16, "epochs": 15, "lr": 0.2, "schedule": "onecycle", "ba
 # + APGD-T on the first 1,000 of the same order; standard ones: clean on 10,000, PGD-20 on 1,000.
 EVAL_AT = (("clean,pgd20,cw30", 10_000), ("autoattack", 1_000))
 EVAL_STD = (("clean", 10_000), ("pgd20", 1_000))
+# Width 64: CW-30 on 2,000 (the first 2,000 of the same order) instead of 10,000, measured cost in
+# docs/training.md: 0.4 instead of 2 CPU-hours for the 8x8 model.
+EVAL_PAPER_WIDTH = (("clean,pgd20", 10_000), ("cw30", 2_000), ("autoattack", 1_000))
+# The paper's width at the lite budget: the width and the tier are the only differences from a lite model.
+PAPER_WIDTH = (("width", 64), ("tier", "paper-width"))
 
 
 @dataclass(frozen=True)
@@ -29,9 +38,23 @@ class Planned:
     overrides: tuple = ()  # (flag, value) pairs that replace LITE_BUDGET's for this model (say why where used)
 
     @property
+    def budget(self) -> dict:
+        """The flags of ``rcm_demo.train`` this model is trained with: the tier's budget and its overrides."""
+        return {**LITE_BUDGET, **dict(self.overrides)}
+
+    @property
+    def tier(self) -> str:
+        return self.budget.get("tier", "lite")
+
+    @property
+    def fp16(self) -> bool:
+        """Width-64 weights are worth halving; ``compact`` decides by measurement whether they may be."""
+        return self.budget["width"] >= 64
+
+    @property
     def spec(self) -> ModelSpec:
         return ModelSpec(
-            arch=self.arch, width=LITE_BUDGET["width"], strides=self.strides, scale=self.scale, pool=self.pool
+            arch=self.arch, width=self.budget["width"], strides=self.strides, scale=self.scale, pool=self.pool
         )
 
     @property
@@ -41,20 +64,22 @@ class Planned:
     def train_args(self, data_dir: str, threads: int) -> list[str]:
         args = ["--arch", self.arch, "--recipe", self.recipe, "--strides", self.strides, "--scale", str(self.scale)]
         args += ["--pool", self.pool]
-        for k, v in {**LITE_BUDGET, **dict(self.overrides)}.items():
+        for k, v in self.budget.items():
             args += ["--" + k.replace("_", "-"), str(v)]
         return [*args, "--seed", str(self.seed), "--data-dir", data_dir, "--threads", str(threads), "--resume"]
 
     @property
     def evaluations(self):
-        return EVAL_STD if self.recipe == "std" else EVAL_AT
+        if self.recipe == "std":
+            return EVAL_STD
+        return EVAL_PAPER_WIDTH if self.tier == "paper-width" else EVAL_AT
 
 
 ALEXNET = (("init", "kaiming"),)
 
 # In the order they are worth having: the lab's main pair first, its x2 twin, the max-pooling pair that
 # shows the claim's other half, the standard-training trio, the seeds of the main pair, then the other networks.
-LITE_PLAN = (
+PLAN = (
     Planned("1222", 1, "avg", "at"),
     Planned("1122", 1, "avg", "at"),
     Planned("1222", 2, "avg", "at"),
@@ -82,15 +107,21 @@ LITE_PLAN = (
     # interval holds the spread between seeds (with seed 0 alone, AlexNet's and PreActResNet18's verdicts
     # disagreed between attacks): cheapest first, each seed's pair back to back.
     *(
-        Planned(strides, 1, "avg", "at", arch=arch, seed=seed, overrides=ALEXNET if arch == "alexnet" else ())
-        for arch, pair in (
-            ("alexnet", ("2222", "1122")),
-            ("preactresnet18", ("1222", "1122")),
-            ("vgg16_bn", ("22222", "11222")),
-        )
+        Planned(s, 1, "avg", "at", arch="alexnet", seed=seed, overrides=ALEXNET)
         for seed in (1, 2)
-        for strides in pair
+        for s in ("2222", "1122")
     ),
+    *(Planned(s, 1, "avg", "at", arch="preactresnet18", seed=1) for s in ("1222", "1122")),
+    # A second defence: TRADES (beta 6, its inner maximisation as in the reference: KL, 10 steps of 2/255 at
+    # 8/255; 5.7x / 6.7x an N-FGSM step here, under the 8x that would call for a cheaper one), same budget.
+    Planned("1222", 1, "avg", "trades"),
+    Planned("1122", 1, "avg", "trades"),
+    # The main pair at the paper's width (64), the lite budget: about 23.5 hours of a 2-core machine together
+    # (measured: bench/tier_cost.py, docs/training.md); after TRADES, which gives its answer in a third of that.
+    Planned("1222", 1, "avg", "at", overrides=PAPER_WIDTH),
+    Planned("1122", 1, "avg", "at", overrides=PAPER_WIDTH),
+    *(Planned(s, 1, "avg", "at", arch="preactresnet18", seed=2) for s in ("1222", "1122")),
+    *(Planned(s, 1, "avg", "at", arch="vgg16_bn", seed=seed) for seed in (1, 2) for s in ("22222", "11222")),
 )
 
 
@@ -131,22 +162,34 @@ def plan_status(plan, directory: Path) -> list[dict]:
 
 
 def plan_summary(directory=None) -> str:
-    """One sentence on the lite plan from the cards: its budget and how many planned models are done."""
+    """One sentence per tier of the plan, from the cards: its budget and how many planned models are done."""
     d = Path(directory or PRETRAINED_DIR)
-    rows = plan_status(LITE_PLAN, d)
-    trained = sum(r["trained"] for r in rows)
-    done = sum(r["trained"] and not r["to_evaluate"] for r in rows)
-    cfg = config.parse_args(LITE_PLAN[0].train_args("", 0))
-    return (
-        f"Planned lite tier (`python -m rcm_demo.build_zoo --list`): {len(rows)} checkpoints, width {cfg.width}, "
-        f"{cfg.at_method.upper().replace('NFGSM', 'N-FGSM')} adversarial training at {cfg.eps * 255:g}/255 "
-        f"(or standard training), {cfg.epochs} epochs, {cfg.schedule} to {cfg.lr:g}{_overrides_text()}: {trained} "
-        f"trained, {done} trained and evaluated on the planned images."
-    )
+    by_tier: dict[str, list[Planned]] = {}
+    for p in PLAN:
+        by_tier.setdefault(p.tier, []).append(p)
+    out = []
+    for tier, plan in by_tier.items():
+        rows = plan_status(plan, d)
+        trained = sum(r["trained"] for r in rows)
+        done = sum(r["trained"] and not r["to_evaluate"] for r in rows)
+        cfg = config.parse_args(plan[0].train_args("", 0))
+        recipes = sorted({p.recipe for p in plan} - {"at"}, key=list(RECIPE_WORDS).index)
+        others = f" (or {', or '.join(RECIPE_WORDS[r] for r in recipes)})" if recipes else ""
+        out.append(
+            f"Planned {TIER_WORDS[tier]} (`python -m rcm_demo.build_zoo --list`): {len(rows)} checkpoints, width "
+            f"{cfg.width}, {cfg.at_method.upper().replace('NFGSM', 'N-FGSM')} adversarial training at "
+            f"{cfg.eps * 255:g}/255{others}, {cfg.epochs} epochs, {cfg.schedule} to {cfg.lr:g}{_overrides_text(plan)}"
+            f": {trained} trained, {done} trained and evaluated on the planned images."
+        )
+    return "\n\n".join(out)
 
 
-def _overrides_text() -> str:
-    """' (alexnet: lr 0.05, init kaiming)' for the architectures whose plan replaces budget settings."""
-    by_arch = {p.arch: p.overrides for p in LITE_PLAN if p.overrides}
-    parts = [f"{a}: " + ", ".join(f"{k} {v}" for k, v in o) for a, o in by_arch.items()]
+TIER_WORDS = {"lite": "lite tier", "paper-width": "paper-width tier (the paper's width at the lite budget)"}
+RECIPE_WORDS = {"std": "standard training", "trades": "TRADES, beta 6, its KL inner maximisation in 10 steps"}
+
+
+def _overrides_text(plan) -> str:
+    """' (alexnet: init kaiming)' for the architectures whose plan replaces budget settings (not the tier's own)."""
+    by_arch = {p.arch: [kv for kv in p.overrides if kv not in PAPER_WIDTH] for p in plan}
+    parts = [f"{a}: " + ", ".join(f"{k} {v}" for k, v in o) for a, o in by_arch.items() if o]
     return f" ({'; '.join(parts)})" if parts else ""
