@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from rcm_demo import ui, viz
-from rcm_demo.zoo import control, findings, tables
+from rcm_demo import ui
+from rcm_demo.zoo import tables
 
 ui.page_header(
     "rcm-demo: feature-map size and adversarial robustness",
@@ -33,26 +33,21 @@ st.subheader("Pages")
 for p in ui.pages():
     st.page_link(p["path"], label=f"{p['label']}: {p['description']}")
 
-st.subheader("The bundled zoo")
+st.subheader("What the zoo shows")
 names = ui.checkpoints()
 for bad, why in ui.checkpoint_problems().items():
     st.warning(f"Card {bad} is not usable: {why}")
+rows = ui.comparison_rows() if names else []
+if rows:
+    ui.at_a_glance(rows)
+    ui.zoo_details(rows, ui.pooling_contrast(), "paired")
 if names:
+    st.subheader("The bundled zoo")
     st.dataframe(tables.zoo_rows(names, compact=True), hide_index=True, width="stretch")
     st.caption(
         "All numbers come from the model cards, written by `python -m rcm_demo.evaluate` "
         "(± is one binomial standard error)."
     )
-    rows = ui.comparison_rows()
-    if rows:
-        ui.chart(viz.paired_differences(rows), "paired", light=viz.forest_svg(rows))
-        st.caption(
-            "Enlarged map minus its baseline, paired on the same test images, 95% intervals (from the cards; a "
-            "pair measured with several seeds also shows the mean over seeds)."
-        )
-        st.markdown(findings.finding(rows))
-        st.markdown(control.control_finding(ui.pooling_contrast()))
-        ui.four_networks(rows)
 else:
     st.warning("pretrained/ holds no checkpoints: see the README to train some.")
 

@@ -80,15 +80,11 @@ with ui.user_errors():
         ui.chart(viz.pooling_vs_bound(points, labels), "lesson_real", big=present)
         st.caption("Live: each model's own PGD-10 perturbations at 8/255 on the same 16 bundled images.")
     elif k == 5:
-        rows = ui.comparison_rows()
-        if rows:
-            light = None if present else viz.forest_svg(rows)
-            ui.chart(viz.paired_differences(rows), "lesson_diff", big=present, light=light)
+        if rows := ui.comparison_rows():
+            ui.at_a_glance(rows)  # the answer first; the paper checks it on four networks, so does the zoo
+            ui.zoo_details(rows, ui.pooling_contrast(), "lesson_diff")
         else:
             st.info("The cards hold no enlarged/baseline pairs measured on the same images.")
-        st.caption("From the model cards (`python -m rcm_demo.evaluate`): paired on the same test images.")
-        if rows:
-            ui.four_networks(rows)  # the paper checks the claim on four networks: so does the zoo
     else:
         ui.chart(viz.cost_bars(cost := ui.cost_rows(trio)), "lesson_cost", big=present)
         st.caption("Parameters and multiply-adds from the model cards.")

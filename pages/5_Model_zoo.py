@@ -5,7 +5,7 @@ import html
 import streamlit as st
 
 from rcm_demo import ui, viz
-from rcm_demo.zoo import control, findings, tables
+from rcm_demo.zoo import tables
 
 ui.page_header(
     "Model zoo",
@@ -22,23 +22,13 @@ if not names:
 STATE = {"zoo_card": ui.checkpoint_key(names[0])}
 ui.url_state(STATE)
 
-st.subheader("Comparison (from the cards)")
-st.dataframe(tables.zoo_rows(names), hide_index=True, width="stretch")
 rows = ui.comparison_rows()
 if rows:
-    st.subheader("Enlarged map minus its baseline")
-    ui.chart(viz.paired_differences(rows), "paired", light=viz.forest_svg(rows))
-    st.caption(
-        "Paired on the same test images (from the cards' per-image correctness bits); bars are 95% "
-        "intervals. An interval that crosses 0 does not show a difference either way. A pair trained with "
-        "several seeds also shows the mean over seeds, with an interval holding the seed-to-seed spread."
-    )
-    st.markdown(findings.finding(rows))
-    contrast = ui.pooling_contrast()
-    if contrast:
-        st.html(viz.forest_svg(control.control_rows(contrast), title=control.CONTROL_TITLE))
-    st.markdown(control.control_finding(contrast))
-    ui.four_networks(rows)
+    st.subheader("What the enlarged map buys")
+    ui.at_a_glance(rows)
+    ui.zoo_details(rows, ui.pooling_contrast(), "paired", control_figure=True)
+st.subheader("Comparison (from the cards)")
+st.dataframe(tables.zoo_rows(names), hide_index=True, width="stretch")
 
 name = ui.checkpoint_ui("zoo_card", "Card")
 ui.write_url(STATE)

@@ -80,6 +80,11 @@ def test_readme_zoo_section_is_what_the_cards_say():
     assert (ROOT / "docs" / "zoo.md").read_text() == report.zoo_doc(), (
         "docs/zoo.md differs from the cards: run python -m rcm_demo.evaluate --readme"
     )
+    rows = report.comparison_rows()
+    assert (ROOT / "docs" / "claim.svg").read_text() == report.claim_figure(rows), (
+        "docs/claim.svg differs from the cards: run python -m rcm_demo.evaluate --readme"
+    )
+    assert "(docs/claim.svg)" in text and report.headline(rows)[0] in text  # the answer first, generated
 
 
 def test_pooling_rows_are_measured_on_the_zoo_weights_and_the_readme_has_their_medians():
@@ -110,14 +115,18 @@ def test_readme_writer_replaces_only_its_sections(tmp_path):
     mb, me = report.MARKS["pooling_medians"]
     p, pool = tmp_path / "R.md", tmp_path / "pooling.md"
     p.write_text(f"intro\n{begin}\nstale table\n{end}\n{mb}\nkept\n{me}\noutro\n")
-    report.write_readme(p, doc=tmp_path / "zoo.md", pooling_path=pool)  # no pooling table yet: kept
+    report.write_readme(p, doc=tmp_path / "zoo.md", pooling_path=pool, claim=tmp_path / "c.svg")  # no pooling table
     text = p.read_text()
     assert "stale table" not in text and "kept" in text and text.startswith("intro") and text.endswith("outro\n")
     assert report.readme_section(text, "zoo") == report.readme_zoo()
     assert (tmp_path / "zoo.md").read_text() == report.zoo_doc()
     row = "| m | 4×4 | 0.125 | 0.250 | 0.500 | 10% | `000000000000` |"
     pool.write_text(report.pooling_doc(report.POOLING_HEAD + "\n" + row))
-    report.write_readme(p, doc=tmp_path / "zoo.md", pooling_path=pool)
-    assert "kept" not in p.read_text() and "| 4×4 | 1 | 0.125 | 0.250 | 0.500 |" in p.read_text()
+    report.write_readme(p, doc=tmp_path / "zoo.md", pooling_path=pool, claim=tmp_path / "c.svg")
+    assert (
+        (tmp_path / "c.svg").read_text().startswith("<svg")
+        and "kept" not in p.read_text()
+        and "| 4×4 | 1 | 0.125 | 0.250 | 0.500 |" in p.read_text()
+    )
     with pytest.raises(ValueError, match="markers"):
         report.readme_section("no markers here", "zoo")

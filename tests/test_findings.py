@@ -11,7 +11,7 @@ import torch
 from rcm_demo import zoo
 from rcm_demo.analysis import lesson
 from rcm_demo.training import report
-from rcm_demo.zoo import ModelSpec, control, findings, intervals, tables
+from rcm_demo.zoo import ModelSpec, control, findings, glance, intervals, tables
 
 N = 400
 CFG = {"epochs": 15, "at_method": "nfgsm", "eps": 8 / 255, "at_steps": 1, "lr": 0.2, "batch_size": 128}
@@ -72,7 +72,9 @@ def test_lesson_step5_and_readme_carry_the_generated_finding(tmp_path, monkeypat
     _zoo(tmp_path, gain_robust=0.25)
     rows = tables.comparison_rows(directory=tmp_path)
     text = lesson.notice(4, rows)
-    assert findings.finding(rows) in text and "{finding}" not in text
+    assert " ".join(glance.headline(rows)) in text and "{headline}" not in text  # the answer first
+    more = lesson.details(4, rows)
+    assert findings.finding(rows) in more and "{finding}" not in more  # the evidence one click below
     monkeypatch.setattr(zoo.checkpoints, "PRETRAINED_DIR", tmp_path)
     assert findings.finding(rows) in report.results_table(tmp_path)
 
@@ -276,10 +278,11 @@ def test_max_pooling_control_is_paired_per_image_and_follows_the_cards(tmp_path,
     assert "against the paper's prediction" in against and "as the paper predicts" not in against
     # without a max-pooling twin at the same budget the text says so instead of a verdict
     assert "does not yet show the paper's control" in control.control_finding(control.pooling_contrast(tmp_path / "x"))
-    # it reaches step 5 of the lesson and the README's zoo section
-    assert paper in lesson.notice(4, tables.comparison_rows(directory=tmp_path / "paper"), contrast=rows)
+    # it reaches step 5 of the lesson (its details, one click below the headline) and the README's zoo section
+    assert paper in lesson.details(4, tables.comparison_rows(directory=tmp_path / "paper"), contrast=rows)
     exported = lesson.export_html({}, rows=tables.comparison_rows(directory=tmp_path / "paper"), contrast=rows)
     assert html.escape(paper) in exported and "<br><br>" + html.escape(paper) in exported  # its own paragraph
+    assert exported.index("<details><summary>Details</summary>") < exported.index(html.escape(paper))
     monkeypatch.setattr(zoo.checkpoints, "PRETRAINED_DIR", tmp_path / "paper")
     assert paper in report.results_table(tmp_path / "paper")
 

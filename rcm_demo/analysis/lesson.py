@@ -18,6 +18,7 @@ from plotly.offline import get_plotlyjs
 
 from ..zoo.control import control_finding
 from ..zoo.findings import finding
+from ..zoo.glance import headline
 from ..zoo.intervals import unpack_bits
 from .lab import AttackSettings
 from .probe import SYNTHETIC_KINDS as SYNTHETIC  # noqa: F401  (the perturbation kinds of step 3)
@@ -31,6 +32,7 @@ class Step:
     notice: str  # "what to notice"
     page: str  # the full page that explores it further
     page_label: str
+    details: str = ""  # the evidence behind the notice, one click away ("Details"); same placeholders
 
 
 STEPS = (
@@ -78,13 +80,14 @@ STEPS = (
         "Robustness?",
         "Does it buy robustness?",
         "The model cards hold each checkpoint's accuracy per test image, clean and under attack, so an enlarged "
-        "model can be compared with its baseline (for ResNet18 the 4×4 one) on exactly the same images. Points "
-        "are the differences, bars their 95% intervals; the table below puts the paper's four networks side "
-        "by side.",
+        "model can be compared with its baseline (for ResNet18 the 4×4 one) on exactly the same images. The "
+        "figure shows, per network, what the enlarged map adds to robust accuracy (seed means, 95% intervals); "
+        "the details below it hold every pair, seed and attack, and the paper's four networks side by side.",
         "Read the intervals, not the points: where an interval contains 0 the zoo does not show a difference. "
-        "{finding}\n\n{control}",  # filled in from the cards by notice() (findings.finding, control.control_finding)
+        "{headline}",  # filled in from the cards by notice() (glance.headline)
         "pages/5_Model_zoo.py",
         "Model zoo",
+        "{finding}\n\n{control}",  # findings.finding, control.control_finding: every seed and attack
     ),
     Step(
         "Cost",
@@ -245,7 +248,18 @@ def notice(
     ``sweeps.zoo_pooling`` rows), from the attacked model's card (``attacked``: label, card) or from the energy
     profile step 2 shows (``energy``: label, ``probe.layer_energy``); ``held``: whether step 1's live attack
     failed, which says which way to move ε."""
-    text = STEPS[i].notice
+    return _fill(STEPS[i].notice, rows, pooling, cost, contrast, attacked, energy, held)
+
+
+def details(i: int, rows=(), contrast: list[dict] | None = None) -> str:
+    """Step ``i``'s details (the long sentences behind its notice), generated like the notice; "" for a step
+    without."""
+    return _fill(STEPS[i].details, rows, contrast=contrast)
+
+
+def _fill(text, rows=(), pooling=None, cost=None, contrast=None, attacked=None, energy=None, held=None) -> str:
+    if "{headline}" in text:
+        text = text.replace("{headline}", " ".join(headline(list(rows))))
     if "{attack}" in text:
         text = text.replace("{attack}", attack_finding(attacked))
     if "{hint}" in text:
@@ -267,6 +281,14 @@ def step_index(step: int) -> int:
     if not 1 <= int(step) <= len(STEPS):
         raise ValueError(f"the lesson has steps 1 to {len(STEPS)}, got {step}")
     return int(step) - 1
+
+
+def _html(text: str) -> str:
+    """A generated text as HTML: escaped, its paragraphs kept, its **bold** markers as <b>."""
+    out = html.escape(text).replace("\n\n", "<br><br>")
+    while out.count("**") >= 2:
+        out = out.replace("**", "<b>", 1).replace("**", "</b>", 1)
+    return out
 
 
 def export_html(
@@ -302,9 +324,10 @@ def export_html(
             parts.append(pio.to_html(fig, full_html=False, include_plotlyjs=False))
         if tables and tables.get(i):
             parts.append(tables[i])
-        what = notice(i, list(rows), pooling, cost, contrast, attacked, energy, held)
-        what = html.escape(what).replace("\n\n", "<br><br>")  # the findings' paragraphs
+        what = _html(notice(i, list(rows), pooling, cost, contrast, attacked, energy, held))
         parts.append(f"<p class='notice'><b>What to notice:</b> {what}</p>")
+        if more := details(i, list(rows), contrast):
+            parts.append(f"<details><summary>Details</summary><p>{_html(more)}</p></details>")
         if notes and notes.get(i):
             parts.append(f"<p class='note'>{html.escape(notes[i])}</p>")
     parts.append("</body></html>")

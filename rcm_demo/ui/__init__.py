@@ -16,4 +16,5 @@ from .cache import *  # noqa: F403
 from .compute import *  # noqa: F403
 from .frame import *  # noqa: F403
 from .state import *  # noqa: F403
+from .views import *  # noqa: F403
 from .widgets import *  # noqa: F403

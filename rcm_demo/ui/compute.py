@@ -11,7 +11,7 @@ import torch
 from .. import viz
 from ..analysis import lab, lesson, metrics, probe, sweeps
 from ..serve import worker as W
-from ..zoo import control, tables
+from ..zoo import control, glance, tables
 from .cache import (
     CLEAN_BLOCK,
     _dir_stamp,
@@ -161,6 +161,12 @@ def cost_rows(names) -> list[dict]:
     return [{"label": label(n), "macs": card(n)["macs"], "params": card(n)["params"]} for n in names]
 
 
+def _claim_html(rows) -> str:
+    """Step 5's one figure for the export (the same SVG the page shows), under the headline's attack."""
+    m = glance.headline_metric(rows)
+    return viz.claim_svg(glance.claim_rows(rows, m), tables.CARD_METRICS[m]) if m else ""
+
+
 def lesson_html(trio: list[str], i: int) -> str:
     """The lesson as one self-contained HTML file, its figures computed (or served from cache) now."""
     xs, ys = sample()
@@ -187,7 +193,7 @@ def lesson_html(trio: list[str], i: int) -> str:
     attacked = (names[trio[0]], card(trio[0]))
     energy = (names[trio[0]], r8["energy"])
     held = not r4["success"]  # step 1's figure: which way to move ε
-    html_tables = {4: tables.architectures_html(rows)} if rows else {}
+    html_tables = {4: _claim_html(rows) + tables.architectures_html(rows)} if rows else {}
     return lesson.export_html(
         figures, notes, rows, points, cost, pooling_contrast(), attacked, energy, held, tables=html_tables
     )

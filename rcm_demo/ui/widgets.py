@@ -12,7 +12,6 @@ from ..analysis.probe import SYNTHETIC_KINDS
 from ..attacks import ATTACKS
 from ..data import CLASSES
 from ..viz import images_html
-from ..zoo import findings, tables
 from .cache import (
     checkpoints,
     decoded_upload,
@@ -232,15 +231,3 @@ def synthetic_ui(kind_key: str, side_key: str, kind_label: str = "Perturbation")
     )
     side = c2.slider("Map side (H = W)", 1, 32, key=side_key)
     return synthetic_rows(kind), synthetic_point(side, kind)
-
-
-# ----------------------------------------------------------------------------- shared views
-def four_networks(rows: list[dict]) -> None:
-    """The paper's four networks side by side (``tables.architecture_rows``): a plain markdown table,
-    light for a new tab, and the sentence generated from it."""
-    st.markdown(
-        "**The paper's four networks**: each reference-default stride setting against its enlarged-map "
-        "twin (AT, average pooling), paired on the same test images, Δ in points with 95% intervals."
-    )
-    st.markdown(tables.architectures_markdown(rows))
-    st.caption(findings.architectures_finding(rows))
