@@ -1,4 +1,4 @@
-"""rcm-demo home: what the lab shows, the bound, the zoo, the device. Run: streamlit run app.py"""
+"""rcm-demo home: what the zoo shows (answer first), why, the pages, the zoo, the device. Run: streamlit run app.py"""
 
 import streamlit as st
 
@@ -11,6 +11,17 @@ ui.page_header(
     "Maps of Convolutional Layers* (arXiv 2202.12435). Real models, real attacks, measured numbers.",
 )
 
+st.subheader("What the zoo shows")
+names = ui.checkpoints()
+for bad, why in ui.checkpoint_problems().items():
+    st.warning(f"Card {bad} is not usable: {why}")
+rows = ui.comparison_rows() if names else []
+if rows:
+    ui.at_a_glance(rows)
+    ui.zoo_details(rows, ui.pooling_contrast(), "paired")
+else:
+    st.info("The cards hold no enlarged/baseline pair measured on the same images yet: nothing to compare.")
+st.subheader("Why the map size could matter")
 st.markdown(r"""
 A CNN's last stage turns an image into maps $Z \in \mathbb{R}^{C\times H\times W}$; global pooling turns
 them into a $C$-vector and a linear layer into logits. With **average pooling** the pooled change is a mean
@@ -33,14 +44,6 @@ st.subheader("Pages")
 for p in ui.pages():
     st.page_link(p["path"], label=f"{p['label']}: {p['description']}")
 
-st.subheader("What the zoo shows")
-names = ui.checkpoints()
-for bad, why in ui.checkpoint_problems().items():
-    st.warning(f"Card {bad} is not usable: {why}")
-rows = ui.comparison_rows() if names else []
-if rows:
-    ui.at_a_glance(rows)
-    ui.zoo_details(rows, ui.pooling_contrast(), "paired")
 if names:
     st.subheader("The bundled zoo")
     st.dataframe(tables.zoo_rows(names, compact=True), hide_index=True, width="stretch")

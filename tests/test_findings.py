@@ -11,7 +11,7 @@ import torch
 from rcm_demo import zoo
 from rcm_demo.analysis import lesson
 from rcm_demo.training import report
-from rcm_demo.zoo import ModelSpec, control, findings, glance, intervals, tables
+from rcm_demo.zoo import ModelSpec, control, findings, intervals, tables
 
 N = 400
 CFG = {"epochs": 15, "at_method": "nfgsm", "eps": 8 / 255, "at_steps": 1, "lr": 0.2, "batch_size": 128}
@@ -72,7 +72,7 @@ def test_lesson_step5_and_readme_carry_the_generated_finding(tmp_path, monkeypat
     _zoo(tmp_path, gain_robust=0.25)
     rows = tables.comparison_rows(directory=tmp_path)
     text = lesson.notice(4, rows)
-    assert " ".join(glance.headline(rows)) in text and "{headline}" not in text  # the answer first
+    assert "two sentences above the figure" in text and findings.finding(rows) not in text  # the headline is above
     more = lesson.details(4, rows)
     assert findings.finding(rows) in more and "{finding}" not in more  # the evidence one click below
     monkeypatch.setattr(zoo.checkpoints, "PRETRAINED_DIR", tmp_path)

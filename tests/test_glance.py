@@ -72,3 +72,57 @@ def test_claim_rows_one_per_pair_seed_means_in_the_papers_order(tmp_path):
     assert svg.startswith("<svg") and svg.count('font-size="20"') == 3 and "ResNet18 · max pooling" in svg
     assert "n.r." in svg  # the max-pooling row's interval covers 0: hollow and said so
     assert viz.claim_svg(claim, "PGD-20").startswith('<img src="data:image/svg+xml;base64,')
+
+
+def _save_as(d, strides, clean_p, robust_p, g, recipe="at", tier="lite", width=2):
+    """A synthetic card of the main ResNet18 pair trained another way (TRADES) or at another width/tier."""
+    import math
+
+    from test_findings import CFG, N
+
+    from rcm_demo import zoo
+    from rcm_demo.zoo import ModelSpec, intervals
+
+    def metric(correct):
+        acc = correct.float().mean().item()
+        return {"value": acc, "n": N, "se": math.sqrt(acc * (1 - acc) / N), "dataset": "synthetic",
+                "subset_sha256": "same-images", "correct_bits": intervals.pack_bits(correct)}  # fmt: skip
+
+    spec = ModelSpec(width=width, strides=strides)
+    info = {"command": "t", "seed": 0, "epochs": 15, "config": {**CFG, "width": width}}
+    ck = zoo.save_checkpoint(spec.build().eval(), spec, recipe, info, d, tier=tier)
+    meta = ck.meta | {"metrics": {"clean": metric(torch.rand(N, generator=g) < clean_p),
+                                  "pgd20": metric(torch.rand(N, generator=g) < robust_p)}}  # fmt: skip
+    zoo.write_card(ck.card, meta)
+
+
+def test_trades_and_width_64_pairs_stand_beside_their_network(tmp_path):
+    from rcm_demo.zoo import variants
+
+    _zoo(tmp_path, gain_robust=0.0)  # the main pair (width 2 stands in for 16): no robust gain
+    g = torch.Generator().manual_seed(7)
+    _save_as(tmp_path, "1222", 0.6, 0.30, g, recipe="trades")
+    _save_as(tmp_path, "1122", 0.6, 0.30, g, recipe="trades")  # TRADES: nothing either
+    _save_as(tmp_path, "1222", 0.7, 0.30, g, tier="paper-width", width=4)
+    _save_as(tmp_path, "1122", 0.7, 0.60, g, tier="paper-width", width=4)  # the wide pair: a large gain
+    rows = _rows(tmp_path)
+    assert [v["title"] for v in tables.variant_rows(rows)] == [
+        "ResNet18 · TRADES",
+        "ResNet18 · width 64 (paper-width tier)",
+    ]
+    table = tables.architectures_markdown(rows)
+    lines = [line for line in table.splitlines() if line.startswith("| ResNet18")]
+    assert [line.split(" | ")[0] for line in lines] == [
+        "| ResNet18",
+        "| ResNet18 · TRADES",
+        "| ResNet18 · width 64 (paper-width tier)",
+    ]
+    contrast = variants.variant_contrast(rows, tmp_path)
+    wide = {c["metric"]: c for c in contrast if c["variant"] == ("paper-width", "at")}
+    assert wide["pgd20"]["lo"] > 0  # the enlargement buys more at the wider width, per image on the same images
+    text = variants.variants_finding(rows, contrast)
+    assert "The ResNet18 pair with TRADES" in text and "The ResNet18 pair at the paper's width (64" in text
+    assert "PGD-20" in text and "buys more here" in text and "not resolved" in text
+    claim = glance.claim_rows(rows, "pgd20")
+    assert [(r["variant"], r["recipe"]) for r in claim] == [("", "at"), ("width 64", "at"), ("TRADES", "trades")]
+    assert "TRADES" in viz.claim_svg_text(claim, "PGD-20") and "<polygon" in viz.claim_svg_text(claim, "PGD-20")

@@ -492,3 +492,38 @@ def test_default_views_load_no_chart_library(page):
     at = run_page(page)
     assert_clean(at)
     assert not at.get("plotly_chart"), [c.proto.id for c in at.get("plotly_chart")]
+
+
+@pytest.mark.parametrize("page", ["app.py", "pages/5_Model_zoo.py", "pages/0_Lesson.py"])
+def test_the_answer_comes_first_and_the_evidence_one_click_below(page, monkeypatch):
+    """Home, Model zoo and lesson step 5 with the bundled zoo: the headline and the one figure, then every
+    pair, seed and attack under "Details" (one row per pair, each seed behind a toggle)."""
+    from rcm_demo.zoo import findings, glance, tables
+
+    monkeypatch.setattr(zoo.checkpoints, "PRETRAINED_DIR", ROOT / "pretrained")
+    at = run_page(page, {"step": "5"} if "Lesson" in page else None)
+    assert_clean(at)
+    rows = tables.comparison_rows(directory=ROOT / "pretrained")
+    said = [m.value for m in at.markdown]
+    first, second = glance.headline(rows)
+    assert first in said and second in said and said.count(findings.finding(rows)) == 1
+    (details,) = [e for e in at.expander if e.label.startswith("Details")]
+    assert findings.finding(rows) in [m.value for m in details.markdown]  # only there: one click below
+    claim = [h for h in svg_images(at) if "What the enlarged final map adds" in h.proto.body]
+    assert len(claim) == 1
+    key = "lesson_diff" if "Lesson" in page else "paired"
+    forest = lambda: [h.proto.body for h in svg_images(at) if "Enlarged map minus its baseline" in h.proto.body]  # noqa: E731
+    one_per_pair = forest()
+    at.toggle(key=f"{key}_seeds").set_value(True).run()
+    assert_clean(at)
+    assert len(forest()) == 1 and forest() != one_per_pair  # the per-seed rows are back on demand
+
+
+def test_the_lesson_export_carries_step_5s_headline_and_figure():
+    from rcm_demo.ui import compute
+    from rcm_demo.zoo import glance, tables
+
+    rows = tables.comparison_rows(directory=ROOT / "pretrained")
+    block = compute._claim_html(rows)
+    assert block.count("<p><b>") == 2 and "data:image/svg+xml;base64," in block
+    assert "not resolved" in block and glance.headline(rows)[1].split("**")[-1].strip() in block

@@ -18,7 +18,6 @@ from plotly.offline import get_plotlyjs
 
 from ..zoo.control import control_finding
 from ..zoo.findings import finding
-from ..zoo.glance import headline
 from ..zoo.intervals import unpack_bits
 from .lab import AttackSettings
 from .probe import SYNTHETIC_KINDS as SYNTHETIC  # noqa: F401  (the perturbation kinds of step 3)
@@ -83,8 +82,8 @@ STEPS = (
         "model can be compared with its baseline (for ResNet18 the 4×4 one) on exactly the same images. The "
         "figure shows, per network, what the enlarged map adds to robust accuracy (seed means, 95% intervals); "
         "the details below it hold every pair, seed and attack, and the paper's four networks side by side.",
-        "Read the intervals, not the points: where an interval contains 0 the zoo does not show a difference. "
-        "{headline}",  # filled in from the cards by notice() (glance.headline)
+        'Read the intervals, not the points: where an interval contains 0 (a hollow marker, "n.r.") the zoo '
+        "does not show a difference, either way; the two sentences above the figure say what the cards show.",
         "pages/5_Model_zoo.py",
         "Model zoo",
         "{finding}\n\n{control}",  # findings.finding, control.control_finding: every seed and attack
@@ -258,8 +257,6 @@ def details(i: int, rows=(), contrast: list[dict] | None = None) -> str:
 
 
 def _fill(text, rows=(), pooling=None, cost=None, contrast=None, attacked=None, energy=None, held=None) -> str:
-    if "{headline}" in text:
-        text = text.replace("{headline}", " ".join(headline(list(rows))))
     if "{attack}" in text:
         text = text.replace("{attack}", attack_finding(attacked))
     if "{hint}" in text:
@@ -283,7 +280,7 @@ def step_index(step: int) -> int:
     return int(step) - 1
 
 
-def _html(text: str) -> str:
+def html_text(text: str) -> str:
     """A generated text as HTML: escaped, its paragraphs kept, its **bold** markers as <b>."""
     out = html.escape(text).replace("\n\n", "<br><br>")
     while out.count("**") >= 2:
@@ -324,10 +321,10 @@ def export_html(
             parts.append(pio.to_html(fig, full_html=False, include_plotlyjs=False))
         if tables and tables.get(i):
             parts.append(tables[i])
-        what = _html(notice(i, list(rows), pooling, cost, contrast, attacked, energy, held))
+        what = html_text(notice(i, list(rows), pooling, cost, contrast, attacked, energy, held))
         parts.append(f"<p class='notice'><b>What to notice:</b> {what}</p>")
         if more := details(i, list(rows), contrast):
-            parts.append(f"<details><summary>Details</summary><p>{_html(more)}</p></details>")
+            parts.append(f"<details><summary>Details</summary><p>{html_text(more)}</p></details>")
         if notes and notes.get(i):
             parts.append(f"<p class='note'>{html.escape(notes[i])}</p>")
     parts.append("</body></html>")

@@ -33,6 +33,7 @@ from ..zoo.tables import (
     comparisons_markdown,
     metric_cell,
 )
+from ..zoo.variants import variant_contrast, variants_finding
 from .plan import plan_summary
 
 POOLING_N = 64  # bundled images behind the README's pooling table
@@ -64,11 +65,14 @@ FOUR = (
 )
 
 
-def _findings(rows, contrast) -> list[str]:
-    """The main pair's finding, the max-pooling control (``contrast``: ``pooling_contrast`` rows) and the four
-    networks side by side (README section and docs/zoo.md)."""
+def _findings(rows, contrast, directory=None) -> list[str]:
+    """The main pair's finding, the max-pooling control (``contrast``: ``pooling_contrast`` rows), the four
+    networks side by side and, where the zoo holds them, their TRADES and width-64 pairs (docs/zoo.md and the
+    report)."""
     control = control_finding(contrast)
-    return [finding(rows), control, FOUR, architectures_markdown(rows), architectures_finding(rows)]
+    four = [finding(rows), control, FOUR, architectures_markdown(rows), architectures_finding(rows)]
+    more = variants_finding(rows, variant_contrast(rows, directory))
+    return four + ([more] if more else [])
 
 
 def at_a_glance(rows) -> list[str]:
@@ -127,7 +131,7 @@ def results_table(directory=None, rows=None, contrast=None) -> str:
     rows = comparison_rows(directory=directory) if rows is None else rows  # once: they unpack every card's bits
     contrast = pooling_contrast(directory) if contrast is None else contrast
     pairs = comparisons_markdown(directory=directory, rows=rows)
-    return "\n\n".join([*at_a_glance(rows), "\n".join(lines), pairs, *_findings(rows, contrast)])
+    return "\n\n".join([*at_a_glance(rows), "\n".join(lines), pairs, *_findings(rows, contrast, directory)])
 
 
 def zoo_doc(directory=None, rows=None, contrast=None) -> str:

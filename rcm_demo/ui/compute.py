@@ -11,7 +11,7 @@ import torch
 from .. import viz
 from ..analysis import lab, lesson, metrics, probe, sweeps
 from ..serve import worker as W
-from ..zoo import control, glance, tables
+from ..zoo import control, glance, tables, variants
 from .cache import (
     CLEAN_BLOCK,
     _dir_stamp,
@@ -157,14 +157,26 @@ def pooling_contrast() -> list[dict]:
     return _pooling_contrast(_dir_stamp())
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _variants_finding(stamp):
+    rows = tables.comparison_rows()
+    return variants.variants_finding(rows, variants.variant_contrast(rows))
+
+
+def variants_finding() -> str:
+    """TRADES and width-64 pairs beside their network, in words (``variants``; cached until a card changes)."""
+    return _variants_finding(_dir_stamp())
+
+
 def cost_rows(names) -> list[dict]:
     return [{"label": label(n), "macs": card(n)["macs"], "params": card(n)["params"]} for n in names]
 
 
 def _claim_html(rows) -> str:
-    """Step 5's one figure for the export (the same SVG the page shows), under the headline's attack."""
+    """Step 5's headline and its one figure for the export (what the page shows first)."""
     m = glance.headline_metric(rows)
-    return viz.claim_svg(glance.claim_rows(rows, m), tables.CARD_METRICS[m]) if m else ""
+    said = "".join(f"<p>{lesson.html_text(t)}</p>" for t in glance.headline(rows))  # the headline, as on the page
+    return said + (viz.claim_svg(glance.claim_rows(rows, m), tables.CARD_METRICS[m]) if m else "")
 
 
 def lesson_html(trio: list[str], i: int) -> str:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from .. import viz
 from ..zoo import control, findings, glance, tables
+from .compute import variants_finding
 from .frame import chart
 
 SEEDS_HELP = (
@@ -38,14 +39,17 @@ def pair_forest(rows: list[dict], key: str, big: bool = False) -> None:
 
 
 def four_networks(rows: list[dict]) -> None:
-    """The paper's four networks side by side (``tables.architecture_rows``): a plain markdown table,
-    light for a new tab, and the sentence generated from it."""
+    """The paper's four networks side by side (``tables.architecture_rows``; TRADES and width-64 pairs on
+    rows beside their network): a plain markdown table, light for a new tab, and the sentences generated
+    from it."""
     st.markdown(
         "**The paper's four networks**: each reference-default stride setting against its enlarged-map "
         "twin (AT, average pooling), paired on the same test images, Δ in points with 95% intervals."
     )
     st.markdown(tables.architectures_markdown(rows))
     st.caption(findings.architectures_finding(rows))
+    if more := variants_finding():
+        st.caption(more)
 
 
 def zoo_details(rows: list[dict], contrast: list[dict], key: str, control_figure: bool = False) -> None:

@@ -26,11 +26,18 @@ def _pair(r: dict) -> tuple:
 
 def pair_means(rows: list[dict]) -> list[dict]:
     """One row per pair and metric: the mean over seeds where the pair has several, else its one seed
-    (``best_per_metric`` per pair), pairs in the rows' order. The forest plot's default view."""
+    (``best_per_metric`` per pair), networks in the paper's order. The forest plot's default view."""
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
         groups.setdefault(_pair(r), []).append(r)
-    return [r for sel in groups.values() for r in best_per_metric(sel)]
+    return [r for sel in sorted(groups.values(), key=lambda sel: _order(sel[0])) for r in best_per_metric(sel)]
+
+
+def _order(r: dict) -> tuple:
+    """Networks in the paper's order; within one, the main pair, then the twins that differ in one thing."""
+    arch = list(ARCHS).index(r["arch"]) if r["arch"] in ARCHS else len(ARCHS)
+    recipe = ("at", "trades", "std").index(r["recipe"]) if r["recipe"] in ("at", "trades", "std") else 3
+    return (arch, recipe, r["tier"] != "lite", r["scale"] != 1, r["pool"] != "avg")
 
 
 def _first_tier(sel: list[dict]) -> list[dict]:
@@ -130,7 +137,6 @@ def claim_rows(rows: list[dict], metric: str) -> list[dict]:
     for arch, cls in ARCHS.items():
         pair = f"{cls.BASELINE} → {cls.ENLARGED}"
         sel = [r for r in means if r["arch"] == arch and (r["strides"] == pair or r["scale"] != 1)]
-        sel.sort(key=lambda r: (r["tier"] != "lite", r["recipe"] != "at", r["scale"] != 1, r["pool"] != "avg"))
         for r in sel:
             out.append(
                 {

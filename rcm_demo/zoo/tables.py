@@ -201,10 +201,53 @@ def architecture_rows(rows: list[dict]) -> list[dict]:
     return out
 
 
+# (tier, recipe) of a variant -> how it is named beside its network.
+VARIANTS = {
+    ("lite", "trades"): "TRADES",
+    ("paper-width", "at"): "width 64 (paper-width tier)",
+    ("paper-width", "trades"): "width 64, TRADES",
+}
+
+
+def _stride_pair(rows: list[dict], arch: str) -> list[dict]:
+    cls = ARCHS[arch]
+    pair = f"{cls.BASELINE} → {cls.ENLARGED}"
+    return [r for r in rows if (r["arch"], r["pool"], r["scale"], r["strides"]) == (arch, "avg", 1, pair)]
+
+
+def variant_rows(rows: list[dict]) -> list[dict]:
+    """One row per (network, variant) the zoo holds evaluated, shaped like ``tables.architecture_rows``
+    (per metric the seed mean where there is one); a network without variants has none."""
+    out = []
+    for arch, cls in ARCHS.items():
+        sel = _stride_pair(rows, arch)
+        for key, name in VARIANTS.items():
+            best = best_per_metric([r for r in sel if (r["tier"], r["recipe"]) == key])
+            if not best:
+                continue
+            first = best[0]
+            out.append(
+                {
+                    "arch": arch,
+                    "title": f"{cls.TITLE} · {name}",
+                    "variant": key,
+                    "strides": f"{cls.BASELINE} → {cls.ENLARGED}",
+                    "tier": key[0],
+                    "map": first["map"],
+                    "mac_ratio": first["mac_ratio"],
+                    "budget": first["budget"],
+                    "seeds": row_seeds(first),
+                    "metrics": {r["metric"]: r for r in best},
+                }
+            )
+    return out
+
+
 def architectures_cells(rows: list[dict], metrics=("clean", "pgd20", "cw30", "autoattack")):
     """``architecture_rows`` as a header and one list of cells per network: Δ points [95% CI] per metric;
     the number of paired images goes in the header where every network shares it, else in the cell."""
-    archs = architecture_rows(rows)
+    variants = variant_rows(rows)  # TRADES, width 64: beside their network
+    archs = [x for a in architecture_rows(rows) for x in (a, *[v for v in variants if v["arch"] == a["arch"]])]
     ns = {m: {a["metrics"][m]["n"] for a in archs if m in a["metrics"]} for m in metrics}
     head = [f"Δ {CARD_METRICS[m]}" + (f" (n={next(iter(ns[m])):,})" if len(ns[m]) == 1 else "") for m in metrics]
     body = []
