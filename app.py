@@ -56,4 +56,4 @@ else:
 
 st.subheader("Device")
 ui.device_ui()
-st.caption(f"This session computes on **{ui.device()}**. Models are cached per device.")
+st.caption(f"This session computes on **{ui.device()}**, in {ui.backend_text()}. Models are cached per device.")

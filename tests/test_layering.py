@@ -2,8 +2,10 @@
 has no import cycles, and pages hold no torch code."""
 
 import ast
+import os
 import subprocess
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -14,7 +16,9 @@ def test_library_never_imports_streamlit():
     # Every module of the package but the ui/ package (viz/ and its submodules included); a __main__ module
     # is a CLI run, not an import, and its imports are checked below.
     modules = sorted(
-        m for m in (_node(p) for p in PKG.rglob("*.py")) if m and not m.startswith("ui") and "__main__" not in m
+        m
+        for m in (_node(p) for p in PKG.rglob("*.py"))
+        if m and not m.startswith("ui") and "__main__" not in m and (m not in OPTIONAL or find_spec("ray"))
     )
     code = (
         "import sys\n"
@@ -22,6 +26,26 @@ def test_library_never_imports_streamlit():
         + "assert 'streamlit' not in sys.modules, sorted(m for m in sys.modules if m.startswith('streamlit'))\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+OPTIONAL = {"serve.ray_app"}  # needs ray[serve], an optional extra (requirements-serve.txt)
+
+
+def test_the_default_app_path_never_imports_ray():
+    """Every module but the Ray Serve application, the pages' ui package and the app's backend chooser
+    included, imports without Ray: ``streamlit run app.py`` needs nothing else."""
+    modules = sorted(
+        m for m in (_node(p) for p in PKG.rglob("*.py")) if m and m not in OPTIONAL and "__main__" not in m
+    )
+    code = (
+        "import sys\n"
+        + "".join(f"import rcm_demo.{m}\n" for m in modules)
+        + "from rcm_demo.serve import backend\n"
+        + "assert backend.describe('cpu') == \"this server's in-process model worker\"\n"
+        + "assert not any(m == 'ray' or m.startswith('ray.') for m in sys.modules), 'ray imported'\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("RCM_BACKEND", "RCM_RAY_ADDRESS")}
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, env=env)
 
 
 def streamlit_imports(source: str) -> list[int]:

@@ -14,6 +14,7 @@ from .. import zoo
 from ..analysis import lab, sweeps
 from ..data import CLASSES, decode_image, fixed_subset, load_sample
 from ..serve import worker as W
+from ..serve.backend import get_backend
 from ..zoo import CheckpointError, default_checkpoints, get_checkpoint, load_model, scan_checkpoints
 from .frame import device, user_errors
 from .jobs import _quick, use_worker
@@ -235,7 +236,7 @@ def prefetch_clean_bits(names):
     if todo:
         xs, ys = sample()
         try:
-            W.get_worker(device()).heavy(_fill_bits, todo, xs.float() / 255, ys, owner="prefetch")
+            get_backend(device()).heavy(_fill_bits, todo, xs.float() / 255, ys, owner="prefetch")
             _BITS_PENDING.update(todo)
         except W.Busy:
             pass  # a busy lab computes the blocks it needs instead

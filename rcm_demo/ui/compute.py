@@ -11,6 +11,7 @@ import torch
 from .. import viz
 from ..analysis import lab, lesson, metrics, probe, sweeps
 from ..serve import worker as W
+from ..serve.backend import get_backend
 from ..zoo import control, glance, tables, variants
 from .cache import (
     CLEAN_BLOCK,
@@ -45,7 +46,7 @@ def _attack_results(names, stamps_, image_key, settings, dev, shared_from, _x, _
         return _heavy(_no_progress(lab.attack_models), models_, _x, _y, settings, shared_from)
     lab.check_models(models_)
     owner = _owner()
-    w = W.get_worker(dev)
+    w = get_backend(dev)  # the in-process worker or Ray Serve: the same interface
     futures = {n: w.attack(n, m, _x, _y, settings, owner=owner) for n, m in models_.items()}
     return {n: _wait(f, owner) for n, f in futures.items()}
 

@@ -158,6 +158,13 @@ def device() -> str:
     return st.session_state[DEVICE_KEY]
 
 
+def backend_text() -> str:
+    """Which backend computes this session's model work (``serve.backend``), in words."""
+    from ..serve.backend import describe
+
+    return describe(device())
+
+
 def device_ui():
     st.radio(
         "Compute device",

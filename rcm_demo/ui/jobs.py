@@ -1,5 +1,6 @@
-"""The bridge from a session to the model worker (``rcm_demo.serve.worker``): submit, wait with progress,
-cancel when the session has closed. ``RCM_WORKER=off`` runs the work in the session's own thread."""
+"""The bridge from a session to the model backend (``rcm_demo.serve.backend``: the in-process worker, or
+Ray Serve): submit, wait with progress, cancel when the session has closed. ``RCM_WORKER=off`` runs the
+work in the session's own thread."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ..serve import worker as W
+from ..serve.backend import get_backend
 from .frame import device, progress_bar
 
 
@@ -49,7 +51,7 @@ def _wait(fut, owner: str, job=None, bar=None):
             if bar is not None and job is not None:
                 bar(job.progress)
             if not _alive(owner):
-                W.get_worker(device()).cancel(owner)
+                get_backend(device()).cancel(owner)
                 raise W.CancelledError("the session closed") from None
 
 
@@ -58,7 +60,7 @@ def _quick(fn, *args, **kwargs):
     if not use_worker():
         return fn(*args, **kwargs)
     owner = _owner()
-    return _wait(W.get_worker(device()).quick(fn, *args, owner=owner, **kwargs), owner)
+    return _wait(get_backend(device()).quick(fn, *args, owner=owner, **kwargs), owner)
 
 
 def _heavy(fn, *args, text: str | None = None, **kwargs):
@@ -67,7 +69,7 @@ def _heavy(fn, *args, text: str | None = None, **kwargs):
     if not use_worker():
         return fn(*args, progress=bar or (lambda f: None), **kwargs)
     owner = _owner()
-    job = W.get_worker(device()).heavy(fn, *args, owner=owner, **kwargs)
+    job = get_backend(device()).heavy(fn, *args, owner=owner, **kwargs)
     out = _wait(job.future, owner, job, bar)
     if bar:
         bar(1.0)
