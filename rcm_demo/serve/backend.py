@@ -40,11 +40,9 @@ class RayBackend:
     """Attacks on zoo checkpoints through the Serve application; everything else in the local worker."""
 
     def __init__(self, device: str, address: str = "auto", app_name: str = "rcm"):
-        import ray
         from ray import serve
 
-        if not ray.is_initialized():
-            ray.init(address=address, log_to_driver=False)
+        connect(address)
         self.local = get_worker(device)
         self.handle = serve.get_app_handle(app_name)
         self.address, self.app_name = address, app_name
@@ -72,6 +70,14 @@ class RayBackend:
 
     def describe(self) -> str:
         return f"Ray Serve application {self.app_name!r} at {self.address} (attacks); this server (the rest)"
+
+
+def connect(address: str, **kwargs) -> None:
+    """Join the Ray cluster at ``address`` once per process."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address=address, log_to_driver=False, **kwargs)
 
 
 def _result(response):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import replace
+from pathlib import Path
 
 import torch
 from ray import serve
@@ -28,6 +29,7 @@ from ..analysis import lab
 from ..zoo import checkpoint_stamp, load_model
 
 APP_NAME = "rcm"
+ROOT = Path(__file__).resolve().parents[2]
 MAX_BATCH_IMAGES = 32  # images per batch (one per request); the in-process worker's max_batch too
 BATCH_WAIT_S = 0.02  # how long a batch waits for company, as the in-process worker's window
 MAX_ONGOING = 2 * MAX_BATCH_IMAGES  # per replica: above the batch size, or batches never fill
@@ -49,6 +51,7 @@ class ModelService:
         self.device = device
         self._models: dict[str, tuple[tuple, torch.nn.Module]] = {}
         self.batches: list[int] = []  # images per batch run (stats() reports them)
+        self.groups: list[int] = []  # images per batched attack (one checkpoint and setting) within them
 
     def _model(self, name: str):
         stamp = checkpoint_stamp(name)
@@ -66,12 +69,13 @@ class ModelService:
         """``requests``: (checkpoint name, x (1, 3, H, W), y (1,) or None, ``lab.AttackSettings``) each; one
         result dict (``lab.attack_models``'s per-model dict) per request, in order, or ``{"error": (type name,
         message)}`` for a request whose group failed (the backend raises it again on the caller's side)."""
-        self.batches.append(len(requests))
+        self.batches.append(sum(r[1].shape[0] for r in requests))
         groups: dict[tuple, list[int]] = {}
         for i, (name, x, _, s) in enumerate(requests):
             groups.setdefault((name, replace(s, seed=0), tuple(x.shape[1:])), []).append(i)
         out: list = [None] * len(requests)
         for (name, _, _), idx in groups.items():
+            self.groups.append(len(idx))
             try:
                 model = self._model(name)
                 xs = [requests[i][1].to(self.device) for i in idx]
@@ -86,7 +90,8 @@ class ModelService:
 
     def stats(self) -> dict:
         """Images per batch so far, and the models held (for benchmarks and the health page)."""
-        return {"batches": list(self.batches), "models": sorted(self._models), "device": self.device}
+        return {"batches": list(self.batches), "groups": list(self.groups), "models": sorted(self._models),
+                "device": self.device}  # fmt: skip
 
 
 def app(device: str = "cpu", threads: int = 1, replicas: int = 1, num_gpus: float = 0.0):
@@ -106,9 +111,11 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1, help="torch threads per replica")
     ap.add_argument("--num-gpus", type=float, default=0.0, help="GPU share per replica (e.g. 0.25)")
     a = ap.parse_args(argv)
-    import ray
+    from .backend import connect
 
-    ray.init(address=a.address)
+    # The replicas import this package from the checkout (the same path on every node of a cluster).
+    env = {"PYTHONPATH": str(ROOT), **{k: os.environ[k] for k in ("RCM_PRETRAINED_DIR",) if k in os.environ}}
+    connect(a.address, runtime_env={"env_vars": env})
     serve.run(app(a.device, a.threads, a.replicas, a.num_gpus), name=APP_NAME, route_prefix=None)
     print(f"deployed {APP_NAME!r}: {a.replicas} ModelService replica(s) on {a.device}")
 

@@ -52,6 +52,7 @@ from ..analysis import lab
 from .modelproc import ModelProcess, process_threads, source
 
 MODES = ("process", "thread", "off")
+BATCH_LOG = os.environ.get("RCM_BATCH_LOG", "")  # a file: one line per light batch, its images
 
 
 def worker_mode() -> str:
@@ -268,6 +269,9 @@ class ModelWorker:
                 batch[0].future.set_exception(e)
             return
         self.batches.append(len(batch))
+        if BATCH_LOG:  # images per batch, for benchmarks of a running server (bench/class_load.py)
+            with open(BATCH_LOG, "a") as f:
+                f.write(f"{sum(j.payload['x'].shape[0] for j in batch)}\n")
         model = batch[0].payload["model"]
         args = [j.payload["x"] for j in batch], [j.payload["y"] for j in batch], [j.payload["s"] for j in batch]
         try:
