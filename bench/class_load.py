@@ -79,6 +79,9 @@ def main():
                     + "; per checkpoint and setting within them: "
                     + fill(after["groups"][before["groups"] :])
                 )
+            import ray
+
+            ray.shutdown()  # before the stack stops its cluster: a connected driver would log the loss
     print("\nImages per batch (the measured rounds only; warm-up included in each setup's first):")
     for (setup, n), text in fills.items():
         print(f"- ({setup}) {n} sessions: {text}")
