@@ -38,6 +38,7 @@ def test_home():
     assert_clean(at)
     assert any("zoo" in s.value.lower() for s in at.subheader)
     assert len(at.dataframe) == 1
+    assert any("this server's in-process model worker" in c.value for c in at.caption)  # the backend, named
     at.radio(key="device").set_value("cpu").run()
     assert_clean(at)
 

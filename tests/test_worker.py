@@ -265,3 +265,30 @@ def test_worker_mode_auto_uses_the_model_process_only_where_it_gets_two_threads(
     monkeypatch.setenv("RCM_WORKER", "threads")
     with pytest.raises(ValueError, match="RCM_WORKER"):
         worker_mode()
+
+
+def test_backend_settings_env_first_then_rcm_toml_then_the_in_process_default(tmp_path, monkeypatch):
+    from rcm_demo.serve import backend
+
+    monkeypatch.delenv("RCM_BACKEND", raising=False)
+    monkeypatch.delenv("RCM_RAY_ADDRESS", raising=False)
+    missing = tmp_path / "none.toml"
+    assert backend.settings(missing) == {"backend": "inprocess", "ray_address": "auto"}
+    cfg = tmp_path / "rcm.toml"
+    cfg.write_text('[rcm]\nbackend = "ray"\nray_address = "10.0.0.5:6379"\n')
+    assert backend.settings(cfg) == {"backend": "ray", "ray_address": "10.0.0.5:6379"}
+    monkeypatch.setenv("RCM_BACKEND", "inprocess")  # the environment wins over the file
+    assert backend.settings(cfg)["backend"] == "inprocess"
+    monkeypatch.setenv("RCM_BACKEND", "kubernetes")
+    with pytest.raises(ValueError, match="use one of inprocess, ray"):
+        backend.settings(cfg)
+    monkeypatch.delenv("RCM_BACKEND")
+    monkeypatch.setattr(backend, "CONFIG", missing)
+    assert backend.get_backend("cpu") is zoo_worker("cpu")  # the default: this server's own worker
+    assert backend.describe("cpu") == "this server's in-process model worker"
+
+
+def zoo_worker(device):
+    from rcm_demo.serve import worker
+
+    return worker.get_worker(device)
