@@ -78,3 +78,28 @@ def test_a_full_queue_says_busy(cluster):
             outcomes.append(str(e))
     assert "done" in outcomes and "the lab is busy, retry in a few seconds" in outcomes
     serve.delete("tiny")
+
+
+def test_forward_passes_and_long_jobs_run_in_serve_with_the_models_sent_by_name(cluster, monkeypatch):
+    from rcm_demo.analysis import metrics, tasks
+
+    d, name = cluster
+    monkeypatch.setenv("RCM_BACKEND", "ray")
+    model = zoo.load_model(name, directory=d)
+    ray_side = backend.get_backend("cpu")
+    before = serve.get_app_handle(ray_app.APP_NAME).stats.remote().result()
+    shapes = ray_side.quick(metrics.stage_shapes, model).result(timeout=120)
+    assert shapes == metrics.stage_shapes(model)
+    x, y = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(2)), torch.tensor([0, 1, 2, 3])
+    job = ray_side.heavy(tasks.pooling_job, {name: model}, x, y, 8.0)
+    assert isinstance(job, backend.RemoteJob)
+    remote = job.future.result(timeout=120)
+    local = tasks.pooling_job({name: model}, x, y, 8.0, progress=lambda f: None)
+    assert [r["checkpoint"] for r in remote] == [name]
+    for key in ("H", "W", "ratio_avg", "ratio_max"):
+        assert remote[0][key] == pytest.approx(local[0][key], rel=1e-4), key
+    assert serve.get_app_handle(ray_app.APP_NAME).stats.remote().result()["models"] == before["models"]
+    # What cannot leave this server stays here: a model built in code, or a function outside the package's tasks.
+    built = zoo.ModelSpec(width=2).build().eval()
+    assert not isinstance(ray_side.heavy(tasks.pooling_job, {"x": built}, x, y, 8.0), backend.RemoteJob)
+    assert not isinstance(ray_side.heavy(lambda m, progress: 1, model), backend.RemoteJob)

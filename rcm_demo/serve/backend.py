@@ -4,8 +4,10 @@
   (``serve.worker``): batched attacks, a heavy lane, a bounded queue.
 * ``ray`` (``RCM_BACKEND=ray``, ``RCM_RAY_ADDRESS`` the cluster, default "auto"; or ``backend = "ray"`` and
   ``ray_address`` in the ``[rcm]`` section of ``rcm.toml`` beside app.py): attacks go to
-  the Ray Serve application ``rcm`` (``serve.ray_app``), batched across every session of every web replica;
-  quick forward passes and long jobs stay in this server's worker in this step (docs/operations.md).
+  the Ray Serve application ``rcm`` (``serve.ray_app``), batched across every session of every web replica,
+  and so do quick forward passes and long jobs whose function is one of the package's model tasks
+  (``analysis.*``, ``attacks.*``: sent by reference, their models by checkpoint name); anything else (a model
+  built in code, a function of the UI) stays in this server's worker.
 
 Both give ``attack(name, model, x, y, settings, owner) -> Future``, ``quick``, ``heavy``, ``cancel``,
 ``pending`` and ``describe()``. Ray is imported only when the ray backend is chosen.
@@ -17,7 +19,10 @@ import os
 import threading
 import tomllib
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+
+from torch import nn
 
 from .modelproc import source
 from .worker import Busy, get_worker
@@ -36,8 +41,41 @@ def settings(config: Path = CONFIG) -> dict:
     return {"backend": name, "ray_address": os.environ.get("RCM_RAY_ADDRESS") or file.get("ray_address") or "auto"}
 
 
+@dataclass(frozen=True)
+class ModelRef:
+    """A zoo model sent by name: the Serve replica loads (and verifies) its own copy."""
+
+    name: str
+
+
+SHIPPABLE = ("rcm_demo.analysis.", "rcm_demo.attacks.")  # modules whose functions a Serve replica may run
+
+
+def to_refs(obj, found: list):
+    """``obj`` with every zoo model (in dicts, lists, tuples) replaced by a ``ModelRef``; a model built in code
+    makes ``found`` hold None (it cannot be sent by name)."""
+    if isinstance(obj, nn.Module):
+        src = source(obj)
+        found.append(src)
+        return ModelRef(src[1]) if src else obj
+    if isinstance(obj, dict):
+        return {k: to_refs(v, found) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_refs(v, found) for v in obj)
+    return obj
+
+
+@dataclass
+class RemoteJob:
+    """A long job running in a Serve replica: ``future`` as the worker's jobs; no progress comes back."""
+
+    future: Future
+    progress: float = 0.0
+
+
 class RayBackend:
-    """Attacks on zoo checkpoints through the Serve application; everything else in the local worker."""
+    """Attacks, forward passes and long jobs on zoo checkpoints through the Serve application; anything it
+    cannot send by name (a model built in code, a function outside ``SHIPPABLE``) in the local worker."""
 
     def __init__(self, device: str, address: str = "auto", app_name: str = "rcm"):
         from ray import serve
@@ -56,11 +94,21 @@ class RayBackend:
         response = self.handle.attack.remote((source(model)[1], x, y, settings))
         return self._pool.submit(_result, response)
 
+    def _send(self, fn, args, kwargs, heavy: bool):
+        """The remote call, or None where the job cannot leave this server."""
+        found: list = []
+        args, kwargs = to_refs(args, found), to_refs(kwargs, found)
+        if not found or None in found or not getattr(fn, "__module__", "").startswith(SHIPPABLE):
+            return None
+        return self._pool.submit(_result, self.handle.run.remote(fn, args, kwargs, heavy))
+
     def quick(self, fn, *args, owner: str = "", **kwargs) -> Future:
-        return self.local.quick(fn, *args, owner=owner, **kwargs)
+        sent = self._send(fn, args, kwargs, heavy=False)
+        return sent if sent is not None else self.local.quick(fn, *args, owner=owner, **kwargs)
 
     def heavy(self, fn, *args, owner: str = "", **kwargs):
-        return self.local.heavy(fn, *args, owner=owner, **kwargs)
+        sent = self._send(fn, args, kwargs, heavy=True)
+        return RemoteJob(sent) if sent is not None else self.local.heavy(fn, *args, owner=owner, **kwargs)
 
     def cancel(self, owner: str) -> int:
         return self.local.cancel(owner)
@@ -69,7 +117,7 @@ class RayBackend:
         return self.local.pending()
 
     def describe(self) -> str:
-        return f"Ray Serve application {self.app_name!r} at {self.address} (attacks); this server (the rest)"
+        return f"the Ray Serve application {self.app_name!r} at {self.address}"
 
 
 def connect(address: str, **kwargs) -> None:

@@ -27,6 +27,7 @@ from ray import serve
 
 from ..analysis import lab
 from ..zoo import checkpoint_stamp, load_model
+from .backend import SHIPPABLE, ModelRef, connect
 
 APP_NAME = "rcm"
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,6 +89,28 @@ class ModelService:
                     out[i] = {"error": (type(e).__name__, str(e))}
         return out
 
+    def run(self, fn, args: tuple, kwargs: dict, heavy: bool):
+        """A model task of the package (``backend.SHIPPABLE``) with its ``ModelRef``s resolved to this
+        replica's models; a heavy task gets a progress callback that reports nothing back (docs/operations.md).
+        Errors come back as ``{"error": ...}``, as for attacks."""
+        if not getattr(fn, "__module__", "").startswith(SHIPPABLE):
+            return {"error": ("ValueError", f"{fn!r} is not one of the package's model tasks")}
+        try:
+            args, kwargs = self._resolve(args), self._resolve(kwargs)
+            with torch.enable_grad():  # attacks need input gradients; the models' own stay off (load_model)
+                return fn(*args, **({**kwargs, "progress": lambda f: None} if heavy else kwargs))
+        except Exception as e:  # noqa: BLE001 - handed to the caller, who shows it
+            return {"error": (type(e).__name__, str(e))}
+
+    def _resolve(self, obj):
+        if isinstance(obj, ModelRef):
+            return self._model(obj.name)
+        if isinstance(obj, dict):
+            return {k: self._resolve(v) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            return type(obj)(self._resolve(v) for v in obj)
+        return obj
+
     def stats(self) -> dict:
         """Images per batch so far, and the models held (for benchmarks and the health page)."""
         return {"batches": list(self.batches), "groups": list(self.groups), "models": sorted(self._models),
@@ -111,8 +134,6 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1, help="torch threads per replica")
     ap.add_argument("--num-gpus", type=float, default=0.0, help="GPU share per replica (e.g. 0.25)")
     a = ap.parse_args(argv)
-    from .backend import connect
-
     # The replicas import this package from the checkout (the same path on every node of a cluster).
     env = {"PYTHONPATH": str(ROOT), **{k: os.environ[k] for k in ("RCM_PRETRAINED_DIR",) if k in os.environ}}
     connect(a.address, runtime_env={"env_vars": env})

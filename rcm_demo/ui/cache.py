@@ -11,7 +11,7 @@ import streamlit as st
 import torch
 
 from .. import zoo
-from ..analysis import lab, sweeps
+from ..analysis import lab, sweeps, tasks
 from ..data import CLASSES, decode_image, fixed_subset, load_sample
 from ..serve import worker as W
 from ..serve.backend import get_backend
@@ -194,11 +194,7 @@ CLEAN_BLOCK = 16  # bundled images per cached block of clean predictions (a gall
 def _clean_block(names, stamps_, dev, b):
     xs, ys = sample()
     sl = slice(b * CLEAN_BLOCK, (b + 1) * CLEAN_BLOCK)
-    return _quick(_correct_all, [cached_model(n, dev) for n in names], xs[sl].float() / 255, ys[sl])
-
-
-def _correct_all(models_, x, y):
-    return torch.stack([lab.clean_correct(m, x, y) for m in models_])  # one worker job for all models
+    return _quick(tasks.correct_all, [cached_model(n, dev) for n in names], xs[sl].float() / 255, ys[sl])
 
 
 def _usable(names) -> list[str]:

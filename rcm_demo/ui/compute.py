@@ -9,7 +9,7 @@ import streamlit as st
 import torch
 
 from .. import viz
-from ..analysis import lab, lesson, metrics, probe, sweeps
+from ..analysis import lab, lesson, metrics, probe, tasks
 from ..serve import worker as W
 from ..serve.backend import get_backend
 from ..zoo import control, glance, tables, variants
@@ -29,7 +29,7 @@ from .cache import (
     stamps,
 )
 from .frame import device
-from .jobs import _heavy, _no_progress, _owner, _quick, _wait, use_worker
+from .jobs import _heavy, _owner, _quick, _wait, use_worker
 
 
 def _by_name(names, dev):
@@ -43,7 +43,7 @@ def _attack_results(names, stamps_, image_key, settings, dev, shared_from, _x, _
     if not use_worker():
         return lab.attack_models(models_, _x, _y, settings, shared_from)
     if shared_from is not None or settings.entry.cost == "slow":  # not batchable: the heavy lane
-        return _heavy(_no_progress(lab.attack_models), models_, _x, _y, settings, shared_from)
+        return _heavy(tasks.no_progress(lab.attack_models), models_, _x, _y, settings, shared_from)
     lab.check_models(models_)
     owner = _owner()
     w = get_backend(dev)  # the in-process worker or Ray Serve: the same interface
@@ -58,7 +58,7 @@ def attack_results(names: tuple, image_key: str, settings: lab.AttackSettings, s
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _minimal_eps(names, stamps_, image_key, seed, attack, steps, dev, _x, _y):
-    fn = _no_progress(lab.minimal_eps)
+    fn = tasks.no_progress(lab.minimal_eps)
     return _heavy(fn, _by_name(names, dev), _x, _y, seed, attack=attack, steps=steps)
 
 
@@ -66,33 +66,20 @@ def minimal_eps(names, image_key: str, seed: int, attack: str, steps: int, _x=No
     return _minimal_eps(tuple(names), stamps(names), image_key, seed, attack, steps, device(), _x, _y)
 
 
-def _eps_layer_job(model, x, y, settings):
-    y = y if y is not None else lab.probs(model, x).argmax(1)
-    return sweeps.eps_layer_matrix(model, x, y, settings)
-
-
 @st.cache_data(show_spinner=False, max_entries=64)
 def _eps_layer(name, stamps_, image_key, settings, dev, _x, _y):
-    return _heavy(_no_progress(_eps_layer_job), cached_model(name, dev), _x, _y, settings)
+    return _heavy(tasks.no_progress(tasks.eps_layer_job), cached_model(name, dev), _x, _y, settings)
 
 
 def eps_layer(name: str, image_key: str, settings: lab.AttackSettings, _x=None, _y=None):
     return _eps_layer(name, stamps([name]), image_key, settings, device(), _x, _y)
 
 
-def _pooling_job(models_, x, y, eps255, progress):
-    out = []
-    for k, (name, model) in enumerate(models_.items()):
-        out += sweeps.zoo_pooling({name: model}, x, y, eps255=eps255)
-        progress((k + 1) / len(models_))
-    return out
-
-
 @st.cache_data(show_spinner=False, max_entries=128)
 def _pooling(names, stamps_, n, eps255, dev):
     x, y = sample_batch(n)
     # No progress bar in here: a cached function replays its elements on every cache hit.
-    return _heavy(_pooling_job, _by_name(names, dev), x, y, eps255)
+    return _heavy(tasks.pooling_job, _by_name(names, dev), x, y, eps255)
 
 
 def pooling(names, n: int, eps255: float) -> list[dict]:
@@ -105,18 +92,10 @@ def synthetic_rows(kind: str, sides=(1, 2, 4, 8, 16, 32)) -> list[dict]:
     return [probe.synthetic_pooling(s, s, kind) for s in sides]
 
 
-def _curves_job(models_, x, y, eps, steps, seed, progress):
-    out = sweeps.robustness_curves(models_, x, y, eps, steps=steps, seed=seed, progress=lambda f: progress(0.8 * f))
-    out["transfer"] = sweeps.transfer_matrix(
-        models_, x, y, eps255=8.0, steps=steps, seed=seed, progress=lambda f: progress(0.8 + 0.2 * f)
-    )
-    return out
-
-
 @st.cache_data(show_spinner=False, max_entries=32)
 def _curves(names, stamps_, n, steps, eps, seed, dev):
     x, y = sample_batch(n, seed)
-    return _heavy(_curves_job, _by_name(names, dev), x, y, eps, steps, seed, text=f"PGD-{steps} on {n} images")
+    return _heavy(tasks.curves_job, _by_name(names, dev), x, y, eps, steps, seed, text=f"PGD-{steps} on {n} images")
 
 
 def curves(names, n: int, steps: int, eps: tuple, seed: int) -> dict:
@@ -230,7 +209,9 @@ def _disagreement(names, stamps_, dev, draw):
     g = torch.Generator().manual_seed(draw)
     idx = torch.randperm(len(ys), generator=g)[:32]
     x, y = xs[idx].float() / 255, ys[idx]
-    held = [~_heavy(_no_progress(lab.attack_flips), cached_model(n, dev), x, y, lab.pgd_settings(8.0)) for n in names]
+    held = [
+        ~_heavy(tasks.no_progress(lab.attack_flips), cached_model(n, dev), x, y, lab.pgd_settings(8.0)) for n in names
+    ]
     found = lab.disagreements(held)
     return int(idx[found[0]]) if found else None
 

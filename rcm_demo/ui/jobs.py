@@ -74,12 +74,3 @@ def _heavy(fn, *args, text: str | None = None, **kwargs):
     if bar:
         bar(1.0)
     return out
-
-
-def _no_progress(fn):
-    """Adapt a function without a ``progress`` argument to the heavy lane."""
-
-    def run(*args, progress=None, **kwargs):
-        return fn(*args, **kwargs)
-
-    return run
