@@ -81,7 +81,8 @@ class ModelService:
                 model = self._model(name)
                 xs = [requests[i][1].to(self.device) for i in idx]
                 ys = [None if requests[i][2] is None else requests[i][2].to(self.device) for i in idx]
-                results = lab.attack_batch(model, xs, ys, [requests[i][3] for i in idx])
+                with torch.enable_grad():  # input gradients only: load_model turned the weights' off
+                    results = lab.attack_batch(model, xs, ys, [requests[i][3] for i in idx])
                 for i, r in zip(idx, results):
                     out[i] = {k: v.cpu() if torch.is_tensor(v) else v for k, v in r.items()}
             except Exception as e:  # noqa: BLE001 - each caller of the group gets the error, the others go on
