@@ -292,3 +292,20 @@ def zoo_worker(device):
     from rcm_demo.serve import worker
 
     return worker.get_worker(device)
+
+
+def test_an_unreachable_ray_backend_is_said_in_words(monkeypatch):
+    from rcm_demo.serve import backend
+
+    def no_cluster(*a, **k):
+        raise ConnectionError("Could not find any running Ray instance")
+
+    monkeypatch.setenv("RCM_BACKEND", "ray")
+    monkeypatch.setenv("RCM_RAY_ADDRESS", "127.0.0.1:1")
+    monkeypatch.setattr(backend, "RayBackend", no_cluster)
+    with pytest.raises(backend.BackendUnavailable, match="not reachable .*unset RCM_BACKEND"):
+        backend.get_backend("cpu")
+    assert issubclass(backend.BackendUnavailable, ValueError)  # the pages' user_errors show it as a message
+    assert backend.describe("cpu").startswith("no backend (RCM_BACKEND=ray, but the Ray Serve application")
+    monkeypatch.setenv("RCM_BACKEND", "nonsense")
+    assert "use one of inprocess, ray" in backend.describe("cpu")

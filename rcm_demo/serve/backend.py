@@ -28,6 +28,13 @@ from .modelproc import source
 from .worker import Busy, get_worker
 
 BACKENDS = ("inprocess", "ray")
+
+
+class BackendUnavailable(ValueError):
+    """The configured backend cannot be reached or failed: the page says so in words (a ValueError, like
+    every refusal the pages show), never with a traceback."""
+
+
 CONFIG = Path(__file__).resolve().parents[2] / "rcm.toml"  # optional: [rcm] backend, ray_address
 
 
@@ -135,6 +142,9 @@ def _result(response):
         out = response.result()
     except BackPressureError:
         raise Busy("the lab is busy, retry in a few seconds") from None
+    except Exception as e:  # noqa: BLE001 - a replica or the cluster failed: said in words, not a traceback
+        raise BackendUnavailable(f"the Ray Serve backend failed ({type(e).__name__}: {e}); retry, or ask the "
+                                 "person who runs the lab to check it (docs/operations.md)") from e  # fmt: skip
     if isinstance(out, dict) and "error" in out and len(out) == 1:
         kind, message = out["error"]
         raise (ValueError if kind == "ValueError" else RuntimeError)(message)
@@ -153,13 +163,22 @@ def get_backend(device: str):
     key = (device, cfg["backend"], cfg["ray_address"])
     with _LOCK:
         if key not in _BACKENDS:
-            _BACKENDS[key] = RayBackend(device, cfg["ray_address"])
+            try:
+                _BACKENDS[key] = RayBackend(device, cfg["ray_address"])
+            except Exception as e:  # noqa: BLE001 - no cluster, no app, no ray: one clear sentence
+                raise BackendUnavailable(
+                    f"RCM_BACKEND=ray, but the Ray Serve application 'rcm' at {cfg['ray_address']} is not reachable "
+                    f"({type(e).__name__}: {e}). Start it (docs/operations.md, 'Serving a class') or unset RCM_BACKEND."
+                ) from e
         return _BACKENDS[key]
 
 
 def describe(device: str) -> str:
     """One line for the Home page's device panel: which backend computes this session's model work."""
-    cfg = settings()
-    if cfg["backend"] == "inprocess":
-        return "this server's in-process model worker"
-    return get_backend(device).describe()
+    try:
+        cfg = settings()
+        if cfg["backend"] == "inprocess":
+            return "this server's in-process model worker"
+        return get_backend(device).describe()
+    except ValueError as e:  # a bad setting or an unreachable cluster: the panel says it, the page goes on
+        return f"no backend ({e})"
