@@ -23,10 +23,9 @@ from ..zoo import (
 )
 from ..zoo.control import control_finding, pooling_contrast
 from ..zoo.findings import architectures_finding, finding
-from ..zoo.glance import claim_rows, headline, headline_metric, headline_note
+from ..zoo.glance import claim, headline, headline_note
 from ..zoo.intervals import interval_text, verdict
 from ..zoo.tables import (
-    CARD_METRICS,
     architectures_markdown,
     budget_text,
     comparison_rows,
@@ -84,10 +83,8 @@ def at_a_glance(rows) -> list[str]:
 
 def claim_figure(rows) -> str:
     """docs/claim.svg: the one figure (``viz.claim_svg_text``) under the headline's attack."""
-    m = headline_metric(rows)
-    if m is None:
-        return claim_svg_text([], "robust", "No evaluated pair in the zoo yet")
-    return claim_svg_text(claim_rows(rows, m), CARD_METRICS[m])
+    figure = claim(rows)
+    return claim_svg_text(*figure) if figure else claim_svg_text([], "robust", "No evaluated pair in the zoo yet")
 
 
 def readme_zoo(directory=None, rows=None, contrast=None) -> str:

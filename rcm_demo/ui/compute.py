@@ -154,9 +154,9 @@ def cost_rows(names) -> list[dict]:
 
 def _claim_html(rows) -> str:
     """Step 5's headline and its one figure for the export (what the page shows first)."""
-    m = glance.headline_metric(rows)
+    figure = glance.claim(rows)
     said = "".join(f"<p>{lesson.html_text(t)}</p>" for t in glance.headline(rows))  # the headline, as on the page
-    return said + (viz.claim_svg(glance.claim_rows(rows, m), tables.CARD_METRICS[m]) if m else "")
+    return said + (viz.claim_svg(*figure) if figure else "")
 
 
 def lesson_html(trio: list[str], i: int) -> str:

@@ -21,10 +21,9 @@ def at_a_glance(rows: list[dict]) -> None:
     """The headline sentences (one per question) and the figure that carries the claim, from the cards."""
     for sentence in glance.headline(rows):
         st.markdown(sentence)
-    m = glance.headline_metric(rows)
-    if m is None:
+    if (figure := glance.claim(rows)) is None:
         return
-    st.html(viz.claim_svg(glance.claim_rows(rows, m), tables.CARD_METRICS[m]))
+    st.html(viz.claim_svg(*figure))
     st.caption(
         f"{glance.headline_note(rows)} From the model cards: enlarged map minus its baseline, paired on the same "
         "test images; seed means where a pair has several seeds."

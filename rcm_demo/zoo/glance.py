@@ -113,6 +113,12 @@ def headline_note(rows: list[dict]) -> str:
     return f"{CARD_METRICS[m]}: {why} on the main pair" + (f" ({skipped})" if skipped else "") + "."
 
 
+def claim(rows: list[dict]) -> tuple[list[dict], str] | None:
+    """The one figure's rows under the headline's attack, with that attack's label; None without one."""
+    m = headline_metric(rows)
+    return None if m is None else (claim_rows(rows, m), CARD_METRICS[m])
+
+
 def _variant(r: dict) -> str:
     """What sets a pair apart from its network's main pair: '', 'max pooling', 'input ×2', 'TRADES', 'width 64'."""
     parts = []
