@@ -15,6 +15,7 @@ Both give ``attack(name, model, x, y, settings, owner) -> Future``, ``quick``, `
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import tomllib
@@ -38,10 +39,16 @@ class BackendUnavailable(ValueError):
 CONFIG = Path(__file__).resolve().parents[2] / "rcm.toml"  # optional: [rcm] backend, ray_address
 
 
+@functools.lru_cache(maxsize=8)
+def _config_file(config: Path) -> dict:
+    """The ``[rcm]`` section of ``config``, read once per process (every request asks for the backend)."""
+    return tomllib.loads(config.read_text()).get("rcm", {}) if config.exists() else {}
+
+
 def settings(config: Path = CONFIG) -> dict:
     """The backend settings: the environment first (``RCM_BACKEND``, ``RCM_RAY_ADDRESS``), then the
     ``[rcm]`` section of ``rcm.toml`` beside app.py, then the defaults."""
-    file = tomllib.loads(config.read_text()).get("rcm", {}) if config.exists() else {}
+    file = _config_file(config)
     name = (os.environ.get("RCM_BACKEND") or file.get("backend") or "inprocess").strip().lower()
     if name not in BACKENDS:
         raise ValueError(f"RCM_BACKEND={name!r}: use one of {', '.join(BACKENDS)}")

@@ -10,7 +10,7 @@ measured on the same test images, so the contrast is paired per image: for each 
 from __future__ import annotations
 
 from .checkpoints import get_checkpoint
-from .intervals import interval_text, mean_interval, paired_difference
+from .intervals import interval_text, mean_interval, paired_difference, resolved_sides
 from .labels import comparisons, training_budget
 from .tables import CARD_METRICS
 
@@ -88,9 +88,7 @@ def control_finding(contrast: list[dict]) -> str:
         f"The control (seed {first['seed']}, same budget, paired on {n:,} test images): with max pooling the "
         f"same 8×8 enlargement gives {maxes}. The average-pooling difference minus the max-pooling one: {contr}."
     )
-    robust = [r for r in rows if r["metric"] != "clean"]
-    more = [r["metric_label"] for r in robust if r["lo"] > 0]
-    less = [r["metric_label"] for r in robust if r["hi"] < 0]
+    robust, more, less = resolved_sides(rows)
     if more and not less:
         text += f" Under {', '.join(more)} the larger map buys more with average pooling, as the paper predicts"
         text += (

@@ -4,7 +4,7 @@ twin, the four networks, one image in context. A finding changes when the cards 
 from __future__ import annotations
 
 from .checkpoints import TIERS
-from .intervals import _seeds_note, interval_text, row_seeds, verdict
+from .intervals import _seeds_note, interval_text, resolved_sides, row_seeds, verdict
 from .tables import CARD_METRICS, architecture_rows, best_per_metric
 
 
@@ -115,9 +115,7 @@ def finding(rows: list[dict]) -> str:
         f"In the {first['tier']} zoo ({first['budget']}), the 8×8 strides-1122 model minus its 4×4 baseline"
         f"{across}, paired on {n:,} test images: {_metric_parts(best, n, named)}."
     )
-    robust = [r for r in best if r["metric"] != "clean"]
-    gains = [r["metric_label"] for r in robust if r["lo"] > 0]
-    losses = [r["metric_label"] for r in robust if r["hi"] < 0]
+    robust, gains, losses = resolved_sides(best)
     others: dict[str, list[str]] = {}  # the robust metrics without a gain, by what their interval says
     for r in robust:
         if r["lo"] <= 0:

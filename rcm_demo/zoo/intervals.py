@@ -128,6 +128,14 @@ def verdict(lo: float, hi: float) -> str:
     return "not resolved (interval contains 0)"
 
 
+def resolved_sides(rows: list[dict]) -> tuple[list[dict], list[str], list[str]]:
+    """The robust rows (every metric but clean) and the labels of those whose interval lies above 0 and
+    below 0: what a finding's verdict is built from."""
+    robust = [r for r in rows if r["metric"] != "clean"]
+    above = [r["metric_label"] for r in robust if r["lo"] > 0]
+    return robust, above, [r["metric_label"] for r in robust if r["hi"] < 0]
+
+
 def points_text(v: float) -> str:
     """A difference in points to one decimal, or two where one would round a non-zero bound to ±0.0 (and
     hide on which side of 0 an interval ends)."""
