@@ -108,6 +108,36 @@ def test_resume_reproduces_an_uninterrupted_run(tiny_folder, tmp_path, monkeypat
         train.main(_flags(tiny_folder, part, "--epochs", "3", "--resume", "--lr", "0.05"))
 
 
+def test_a_run_cut_off_within_an_epoch_resumes_there_and_ends_bit_identical(tiny_folder, tmp_path, monkeypatch):
+    """A width-64 1122 epoch takes an hour on 2 cores: a session that ends mid-epoch must not lose it."""
+    flags = ("--recipe", "at", "--epochs", "2")  # N-FGSM draws its noise from the epoch's generator
+    train.main(_flags(tiny_folder, tmp_path / "full", *flags))
+    name = "resnet18w4_s1222_x1_avg.at"
+    ref = zoo.load_model(name, directory=tmp_path / "full" / "pt")
+
+    part, real, calls = tmp_path / "part", train.train_step, {"n": 0}
+
+    def cut_in_epoch_two(*a, **k):  # 80 images, batch 16: 5 steps an epoch; the 8th step is epoch 2's third
+        calls["n"] += 1
+        if calls["n"] == 8:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(train, "MID_EPOCH_SAVE_S", 0.0)  # a resume point after every step
+    monkeypatch.setattr(train, "train_step", cut_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        train.main(_flags(tiny_folder, part, *flags))
+    state = torch.load(part / "runs" / name / "state.pt", weights_only=True)
+    assert state["epoch"] == 1 and state["within_epoch"]["step"] == 2
+    train.main(_flags(tiny_folder, part, *flags, "--resume"))
+    assert calls["n"] == 8 + 3  # the resumed run did only the rest of epoch 2
+    got = zoo.load_model(name, directory=part / "pt")
+    for (k, a), b in zip(ref.state_dict().items(), got.state_dict().values()):
+        assert torch.equal(a, b), k
+    card = json.loads((part / "pt" / f"{name}.json").read_text())
+    assert [e["epoch"] for e in card["train"]["heldout_monitor"]["history"]] == [1, 2]
+
+
 @pytest.mark.slow
 def test_torchrun_two_cpu_ranks_end_identical(tiny_folder, tmp_path):
     import socket

@@ -5,10 +5,11 @@
     python -m rcm_demo.train ... --resume                  # continue after an interruption
     torchrun --nproc_per_node=4 -m rcm_demo.train ...      # data-parallel (gloo on CPU, nccl on CUDA)
 
-Every epoch writes ``<run-dir>/<name>/state.pt`` (resume point) and logs clean, FGSM and PGD-10 accuracy
-on a fixed held-out test batch; an epoch whose PGD-10 accuracy collapses while FGSM accuracy holds is
-flagged as catastrophic overfitting (log line and ``co_flag`` in the card's history). At the end it
-writes ``pretrained/<name>.safetensors`` and the model card (metrics are added by ``evaluate``).
+Every epoch, and every 10 minutes within one, writes ``<run-dir>/<name>/state.pt`` (resume point); each
+epoch logs clean, FGSM and PGD-10 accuracy on a fixed held-out test batch; an epoch whose PGD-10 accuracy
+collapses while FGSM accuracy holds is flagged as catastrophic overfitting (log line and ``co_flag`` in the
+card's history). At the end it writes ``pretrained/<name>.safetensors`` and the model card (metrics are
+added by ``evaluate``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ from ..progress import Progress, clock
 from ..zoo import checkpoint_name, save_checkpoint
 from .config import INITS, TrainConfig, lr_at, parse_args, recipe_description, resume_key
 from .steps import augment, collapsed, heldout_accuracy, train_step
+
+# A resume point inside an epoch too, every 10 minutes of training: a width-64 1122 epoch takes an hour on
+# 2 cores, and a session that ends mid-epoch would otherwise lose up to that hour.
+MID_EPOCH_SAVE_S = 600.0
 
 
 # ----------------------------------------------------------------------------- main loop
@@ -77,7 +82,7 @@ def train(cfg: TrainConfig, argv=None) -> dict:
         log_file = state_path.parent / "train.log"
         echo = log
         log = lambda *a: (echo(*a), log_file.open("a").write(" ".join(map(str, a)) + "\n"))  # noqa: E731
-    start_epoch, history, seconds = 0, [], 0.0
+    start_epoch, history, seconds, within = 0, [], 0.0, None
     if cfg.resume and state_path.exists():
         state = torch.load(state_path, map_location=device, weights_only=True)
         # Fields added to TrainConfig after the state was written must hold their defaults.
@@ -92,21 +97,44 @@ def train(cfg: TrainConfig, argv=None) -> dict:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         start_epoch, history, seconds = state["epoch"], state["history"], state["seconds"]
-        log(f"resumed {name} after epoch {start_epoch} ({seconds:.0f} s so far)")
+        within = state.get("within_epoch")  # a mid-epoch resume point: where in the epoch, and its generator
+        log(
+            f"resumed {name} after epoch {start_epoch}"
+            + (f", step {within['step']} of epoch {start_epoch + 1}" if within else "")
+            + f" ({seconds + (within['seconds'] if within else 0):.0f} s so far)"
+        )
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
 
     steps_per_epoch = len(ys) // cfg.batch_size
     local_bs = cfg.batch_size // world
     total_steps = steps_per_epoch * cfg.epochs
     run_clock = clock()  # leaves out time the process was stopped (kill -STOP while tests borrow the cores)
+
+    def save(**fields):  # written aside, then moved: a kill while writing leaves the previous state whole
+        torch.save(
+            {"model": model.state_dict(), "optimizer": opt.state_dict(), "config": asdict(cfg), **fields},
+            state_path.with_suffix(".tmp"),
+        )
+        state_path.with_suffix(".tmp").replace(state_path)
+
     for epoch in range(start_epoch, cfg.epochs):
-        t0 = run_clock.now()
+        t0 = run_clock.now() - (within["seconds"] if within else 0.0)
         g = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)  # same order on every rank
         perm = torch.randperm(len(ys), generator=g)
-        bar = Progress(steps_per_epoch * cfg.batch_size, f"{name} epoch {epoch + 1}/{cfg.epochs}", rank == 0)
+        first, running = 0, 0.0
+        if within:  # the permutation is drawn again from the seed; the generator continues where it was saved
+            first, running = within["step"], within["running"]
+            g.set_state(within["generator"])
+            within = None
+        bar = Progress(
+            steps_per_epoch * cfg.batch_size,
+            f"{name} epoch {epoch + 1}/{cfg.epochs}",
+            rank == 0,
+            first * cfg.batch_size,
+        )
         model.train()
-        running = 0.0
-        for step in range(steps_per_epoch):
+        saved_at = run_clock.now()
+        for step in range(first, steps_per_epoch):
             idx = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size][rank * local_bs : (rank + 1) * local_bs]
             x = augment(xs[idx], g).float().div_(255).to(device, memory_format=memfmt)
             y = ys[idx].to(device)
@@ -115,6 +143,10 @@ def train(cfg: TrainConfig, argv=None) -> dict:
             loss = train_step(model, net, opt, x, y, cfg, g)
             running = 0.98 * running + 0.02 * loss.item() if step else loss.item()
             bar.update(cfg.batch_size, running)
+            if rank == 0 and step + 1 < steps_per_epoch and run_clock.now() - saved_at >= MID_EPOCH_SAVE_S:
+                saved_at = run_clock.now()
+                mid = {"step": step + 1, "running": running, "generator": g.get_state(), "seconds": saved_at - t0}
+                save(epoch=epoch, history=history, seconds=seconds, within_epoch=mid)
         if distributed:  # BN running statistics are rank-local: make every rank hold rank 0's
             for b in model.buffers():
                 dist.broadcast(b, 0)
@@ -138,19 +170,7 @@ def train(cfg: TrainConfig, argv=None) -> dict:
                 f"{entry['pgd10']:.1%} while FGSM accuracy is {entry['fgsm']:.1%}"
             )
         if rank == 0:
-            state_path.parent.mkdir(parents=True, exist_ok=True)
-            torch.save(
-                {
-                    "model": model.state_dict(),
-                    "optimizer": opt.state_dict(),
-                    "epoch": epoch + 1,
-                    "history": history,
-                    "seconds": seconds,
-                    "config": asdict(cfg),
-                },
-                state_path.with_suffix(".tmp"),
-            )
-            state_path.with_suffix(".tmp").replace(state_path)
+            save(epoch=epoch + 1, history=history, seconds=seconds)
 
     rank_hashes = _rank_weight_hashes(model, distributed)
     info = None
