@@ -3,9 +3,9 @@ same model, same batch, measured in the same run. Goal: shipped >= 1.8x the plai
 
     python bench/train_throughput.py [--recipe std|at] [--strides 1222] [--scale 1] [--batch 128] [--steps 15]
 
-Shipped: rcm_demo.training.steps.train_step with precision "auto" (bf16 autocast on CUDA and on CPUs with AMX,
-and channels_last on such CPUs and on CPUs with AVX-512, as train.py does; plain fp32 in the default layout
-elsewhere, where the ratio is 1 by construction).
+Shipped: rcm_demo.training.steps.train_step with precision "auto" (bf16 autocast on CUDA and on the CPUs of
+hardware.cpu_fast_bf16, and channels_last on such CPUs and on CPUs with AVX-512, as train.py does; plain fp32
+in the default layout elsewhere, where the ratio is 1 by construction).
 Plain: fp32, default memory format, the same SGD optimiser and (for "at") the same attack in fp32.
 
     python bench/train_throughput.py --recipe at --strides 1122     # the lite tier's N-FGSM step

@@ -69,7 +69,7 @@ def test_train_writes_weights_and_card(tiny_folder, tmp_path, recipe):
     assert t["epochs"] == 1 and t["seed"] == 0 and t["seconds"] > 0 and t["torch"] == torch.__version__
     assert "ImageFolder" in t["dataset"] and len(t["heldout_monitor"]["history"]) == 1
     assert {"clean", "pgd10"} <= set(t["heldout_monitor"]["history"][0])
-    # The arithmetic this machine trained in, as the attack code decides it (bf16 only on CUDA and AMX CPUs).
+    # The arithmetic this machine trained in, as the attack code decides it (bf16: CUDA, AMX, AVX512-BF16 EPYC).
     assert t["arithmetic"] == [hardware.arithmetic("cpu")] and t["arithmetic"][0] in ("fp32", "bf16 autocast")
     assert t["heldout_monitor"]["history"][0]["arithmetic"] == t["arithmetic"][0]
     model = zoo.load_model(name, directory=tmp_path / "pt")
@@ -658,3 +658,19 @@ def test_plan_order_trades_and_paper_width_right_after_preact_seed_1_vgg_seeds_l
     differ = {k for k, v in wide.card_config().items() if lite.card_config()[k] != v}
     assert differ == {"width", "tier"}  # the paper's width at the lite budget: nothing else changes
     assert zoo_plan.PLAN[at + 3].evaluations == (("clean,pgd20", 10_000), ("cw30", 2_000), ("autoattack", 1_000))
+
+
+@pytest.mark.parametrize(
+    "words, fast",
+    [
+        ({"GenuineIntel", "avx512f", "avx512_bf16", "amx_bf16"}, True),  # Sapphire Rapids: AMX tiles
+        ({"AuthenticAMD", "avx512f", "avx512_bf16"}, True),  # Zen 4 EPYC: 1.8-2.4x an fp32 training step
+        ({"GenuineIntel", "avx512f", "avx512_bf16"}, False),  # Xeon without AMX: within 10% of fp32
+        ({"AuthenticAMD", "avx2"}, False),  # emulated bf16: 7x slower than fp32
+    ],
+)
+def test_cpu_bf16_autocast_only_where_it_was_measured_faster(monkeypatch, words, fast):
+    monkeypatch.setattr(hardware, "_cpu_flags", lambda: frozenset(words))
+    assert hardware.cpu_fast_bf16() is fast
+    assert hardware.arithmetic("cpu") == ("bf16 autocast" if fast else "fp32")
+    assert hardware.arithmetic("cpu", "fp32") == "fp32"

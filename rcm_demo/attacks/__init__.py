@@ -7,8 +7,9 @@ are exactly as before (nothing is switched, even temporarily, so cached models c
 threads); randomness comes only from ``generator`` (``None`` means a fixed seed 0), drawn on the CPU so
 a seed gives the same start on every device; work runs on the model's device.
 
-``precision="auto"`` runs the model's forward/backward in bf16 autocast (CUDA, and CPUs with AMX;
-see ``cpu_fast_bf16``) while delta, the projection and the clamp stay in fp32; ``"fp32"`` is exact.
+``precision="auto"`` runs the model's forward/backward in bf16 autocast (CUDA, and the CPUs of
+``hardware.cpu_fast_bf16``: AMX, AVX512-BF16 EPYCs) while delta, the projection and the clamp stay in fp32;
+``"fp32"`` is exact.
 
     pgd(model, x, y, eps=8/255, alpha=2/255, steps=10)        # L-inf PGD with a random start
     pgd(..., loss="cw") / pgd(..., loss="kl", random_start="normal")   # CW-L-inf / TRADES inner max

@@ -215,7 +215,7 @@ def main(argv=None):
                 "subset_sha256": subset,
                 "seconds": round(took, 1),
                 "device": str(H.model_device(model)),
-                # bf16 on AMX CPUs: PGD-20 on 500 images differed from fp32 on 1 (docs/decisions.md)
+                # bf16 where hardware.cpu_fast_bf16: PGD-20 on 500 images differed from fp32 on 1 (docs/decisions.md)
                 "arithmetic": H.arithmetic(H.model_device(model)),
                 "torch": torch.__version__,
                 "date": datetime.date.today().isoformat(),

@@ -185,7 +185,7 @@ def train(cfg: TrainConfig, argv=None) -> dict:
             # every machine the epochs ran on, in order (epochs from before this was recorded: not listed)
             "hardware": " + ".join(dict.fromkeys([e["hardware"] for e in history if "hardware" in e]))
             or _hardware(device, world),
-            # bf16 autocast on CUDA and AMX CPUs, fp32 elsewhere; epochs from before this was recorded: unknown
+            # bf16 autocast where hardware.cpu_fast_bf16, fp32 elsewhere; epochs before this was recorded: unknown
             "arithmetic": sorted({e.get("arithmetic", "not recorded") for e in history}),
             "world_size": world,
             "rank_weight_sha256": rank_hashes,
