@@ -113,11 +113,11 @@ PLAN = (
     ),
     *(Planned(s, 1, "avg", "at", arch="preactresnet18", seed=1) for s in ("1222", "1122")),
     # A second defence: TRADES (beta 6, its inner maximisation as in the reference: KL, 10 steps of 2/255 at
-    # 8/255; 5.7x / 6.7x an N-FGSM step here, under the 8x that would call for a cheaper one), same budget.
+    # 8/255; 4.4x / 4.9x an N-FGSM step here in bf16, under the 8x that would call for a cheaper one).
     Planned("1222", 1, "avg", "trades"),
     Planned("1122", 1, "avg", "trades"),
-    # The main pair at the paper's width (64), the lite budget: about 23.5 hours of a 2-core machine together
-    # (measured: bench/tier_cost.py, docs/training.md); after TRADES, which gives its answer in a third of that.
+    # The main pair at the paper's width (64), the lite budget: about 8.9 hours of a 2-core AVX512-BF16 EPYC
+    # together (measured: bench/tier_cost.py, docs/training.md); after TRADES, which answers in a third of that.
     Planned("1222", 1, "avg", "at", overrides=PAPER_WIDTH),
     Planned("1122", 1, "avg", "at", overrides=PAPER_WIDTH),
     *(Planned(s, 1, "avg", "at", arch="preactresnet18", seed=2) for s in ("1222", "1122")),
