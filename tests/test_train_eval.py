@@ -588,7 +588,7 @@ def test_a_tiny_width_64_build_trains_checks_float16_then_evaluates(tiny_folder,
 
     budget = {"epochs": 1, "batch_size": 16, "heldout_n": 4, "max_train_images": 32}
     monkeypatch.setattr(zoo_plan, "LITE_BUDGET", {**zoo_plan.LITE_BUDGET, **budget})
-    monkeypatch.setattr(zoo_plan, "EVAL_PAPER_WIDTH", (("clean,pgd20", 8), ("cw30", 4)))
+    monkeypatch.setattr(zoo_plan, "EVAL_AT", (("clean,pgd20,cw30", 8), ("autoattack", 4)))
     monkeypatch.setattr(compact, "FP16_N", 6)
     (p,) = plan = (zoo_plan.Planned("1222", 1, "avg", "at", overrides=zoo_plan.PAPER_WIDTH),)
     assert (p.name, p.tier, p.fp16) == ("resnet18w64_s1222_x1_avg.at", "paper-width", True)
@@ -601,7 +601,8 @@ def test_a_tiny_width_64_build_trains_checks_float16_then_evaluates(tiny_folder,
     assert check["n"] == 6 and set(check["clean"]) == set(check["pgd20"]) == {"float32", "float16"}
     assert ck.meta["weights_dtype"] == check["stored"]  # float16 only where it changed nothing measured
     assert (check["stored"] == "float16") == (check["largest_change_points"] <= 0.1)
-    assert ck.meta["metrics"]["pgd20"]["n"] == 8 and ck.meta["metrics"]["cw30"]["n"] == 4
+    assert ck.meta["metrics"]["pgd20"]["n"] == ck.meta["metrics"]["cw30"]["n"] == 8  # as the width-16 tier
+    assert ck.meta["metrics"]["autoattack"]["n"] == 4
     zoo.load_model(p.name, directory=pt)  # the stored bits match the card's sha256
     assert zoo_plan.plan_status(plan, pt)[0]["to_evaluate"] == []
 
@@ -657,7 +658,7 @@ def test_plan_order_trades_and_paper_width_right_after_preact_seed_1_vgg_seeds_l
     lite = config.parse_args(zoo_plan.PLAN[0].train_args("", 0))
     differ = {k for k, v in wide.card_config().items() if lite.card_config()[k] != v}
     assert differ == {"width", "tier"}  # the paper's width at the lite budget: nothing else changes
-    assert zoo_plan.PLAN[at + 3].evaluations == (("clean,pgd20", 10_000), ("cw30", 2_000), ("autoattack", 1_000))
+    assert zoo_plan.PLAN[at + 3].evaluations == zoo_plan.EVAL_AT  # evaluated exactly as the width-16 tier
 
 
 @pytest.mark.parametrize(
