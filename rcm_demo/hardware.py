@@ -33,7 +33,7 @@ def _cpu_flags() -> frozenset[str]:
 def cpu_fast_bf16() -> bool:
     """True where bf16 autocast was measured to pay off on the CPU: AMX tiles (Intel Sapphire Rapids and
     later), and AMD EPYCs with AVX512-BF16 (Zen 4): on a 2-core one, an N-FGSM training step of a width-64
-    ResNet18 ran 2.2× (strides 1222) and 2.4× (1122) faster than in fp32, width 16 1.8×, a TRADES step 2.1×.
+    ResNet18 ran 2.2× (strides 1222) and 2.4× (1122) faster than in fp32, width 16 1.9×/2.1×, PGD-20 1.7×.
     Not elsewhere: on a 2-core AVX2 EPYC a width-16 forward pass on 500 images took 2.7 s under bf16 autocast
     against 0.4 s in fp32 (emulated bf16); on a 2-core Xeon with AVX512-BF16 but no AMX, PGD-10 on one image
     took 63 ms against 48 ms in fp32 and a training step was within 10% either way."""
