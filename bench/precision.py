@@ -26,6 +26,16 @@ from rcm_demo.zoo import ModelSpec, get_checkpoint, intervals, load_model  # noq
 LAB_MODELS = "resnet18w16_s1222_x1_avg.at,resnet18w16_s1122_x1_avg.at,resnet18w16_s1222_x2_avg.at"
 
 
+def per_call_s(fn, repeats: int, warmup: int = 1) -> float:
+    """Seconds per call of ``fn`` after ``warmup`` untimed calls (oneDNN picks its kernels on the first)."""
+    for _ in range(warmup):
+        fn()
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - t0) / repeats
+
+
 def step_rate(strides: str, precision: str, steps: int = 6, batch: int = 128) -> float:
     cfg = train.parse_args(["--recipe", "at", "--strides", strides, "--width", "16", "--precision", precision])
     torch.manual_seed(0)
@@ -34,11 +44,7 @@ def step_rate(strides: str, precision: str, steps: int = 6, batch: int = 128) ->
     g = torch.Generator().manual_seed(0)
     x = torch.rand(batch, 3, 32, 32, generator=g).contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 10, (batch,), generator=g)
-    for i in range(steps + 2):
-        if i == 2:  # warm-up done
-            t0 = time.perf_counter()
-        train.train_step(model, model, opt, x, y, cfg, g)
-    return steps * batch / (time.perf_counter() - t0)
+    return batch / per_call_s(lambda: train.train_step(model, model, opt, x, y, cfg, g), steps, warmup=2)
 
 
 def pgd20_bits(model, x, y, precision: str) -> tuple[torch.Tensor, float]:
@@ -56,11 +62,8 @@ def lab_pgd10_ms(model, n: int, precision: str, repeats: int = 3) -> float:
     """The Attack lab's PGD-10 on a batch of ``n`` images (the worker batches 1 to 32), in ms."""
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(n, 3, 32, 32, generator=g), torch.randint(0, 10, (n,), generator=g)
-    A.pgd(model, x, y, eps=8 / 255, alpha=2 / 255, steps=2, precision=precision)  # warm-up
-    t0 = time.perf_counter()
-    for _ in range(repeats):
-        A.pgd(model, x, y, eps=8 / 255, alpha=2 / 255, steps=10, precision=precision)
-    return (time.perf_counter() - t0) / repeats * 1000
+    attack = lambda: A.pgd(model, x, y, eps=8 / 255, alpha=2 / 255, steps=10, precision=precision)  # noqa: E731
+    return 1000 * per_call_s(attack, repeats)
 
 
 def main():

@@ -21,7 +21,7 @@ def model_device(model: nn.Module) -> torch.device:
 
 
 @functools.cache
-def _cpu_flags() -> frozenset[str]:
+def _cpu_words() -> frozenset[str]:
     """The words of /proc/cpuinfo: its feature flags and vendor (empty where there is none)."""
     try:
         with open("/proc/cpuinfo") as f:
@@ -37,7 +37,7 @@ def cpu_fast_bf16() -> bool:
     Not elsewhere: on a 2-core AVX2 EPYC a width-16 forward pass on 500 images took 2.7 s under bf16 autocast
     against 0.4 s in fp32 (emulated bf16); on a 2-core Xeon with AVX512-BF16 but no AMX, PGD-10 on one image
     took 63 ms against 48 ms in fp32 and a training step was within 10% either way."""
-    words = _cpu_flags()
+    words = _cpu_words()
     return "amx_bf16" in words or ("avx512_bf16" in words and "AuthenticAMD" in words)
 
 
@@ -46,7 +46,7 @@ def cpu_nhwc() -> bool:
     fp32 too: measured on a 2-core Xeon, PGD-10 on 10 images took 178 vs 272 ms (4×4 baseline) and
     504 vs 675 ms (×2 upsampling) with the model loaded channels_last. Not used on AVX2 CPUs, where it
     was not measured for inference and fp32 training in channels_last crashed torch 2.14.1."""
-    return "avx512f" in _cpu_flags()
+    return "avx512f" in _cpu_words()
 
 
 def autocast_for(device: torch.device, precision: str):

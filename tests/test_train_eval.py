@@ -671,7 +671,7 @@ def test_plan_order_trades_and_paper_width_right_after_preact_seed_1_vgg_seeds_l
     ],
 )
 def test_cpu_bf16_autocast_only_where_it_was_measured_faster(monkeypatch, words, fast):
-    monkeypatch.setattr(hardware, "_cpu_flags", lambda: frozenset(words))
+    monkeypatch.setattr(hardware, "_cpu_words", lambda: frozenset(words))
     assert hardware.cpu_fast_bf16() is fast
     assert hardware.arithmetic("cpu") == ("bf16 autocast" if fast else "fp32")
     assert hardware.arithmetic("cpu", "fp32") == "fp32"
