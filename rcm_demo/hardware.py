@@ -49,6 +49,14 @@ def cpu_nhwc() -> bool:
     return "avx512f" in _cpu_words()
 
 
+def memory_format(device: torch.device) -> torch.memory_format:
+    """The layout a model trains and is evaluated in: channels_last on CUDA-less AVX-512 or fast-bf16 CPUs
+    (N-FGSM steps 1.77× faster in fp32 on a 2-core AVX-512 EPYC, 521 against 294 img/s, width 16, strides
+    1222); elsewhere as given, since on AVX2 fp32 training's backward in channels_last crashed torch 2.14.1."""
+    fast = device.type == "cpu" and (cpu_nhwc() or cpu_fast_bf16())
+    return torch.channels_last if fast else torch.preserve_format
+
+
 def autocast_for(device: torch.device, precision: str):
     """``"auto"``: bf16 autocast on CUDA and on the CPUs of ``cpu_fast_bf16``, plain fp32 elsewhere;
     ``"fp32"``."""

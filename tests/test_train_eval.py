@@ -400,6 +400,61 @@ def test_a_half_trained_model_is_finished_first(tmp_path):
     assert build_zoo.unfinished_first(plan, runs, pt) == (plan[2], plan[0], plan[1], plan[3])
 
 
+def test_a_model_too_long_for_this_machine_is_not_started_but_a_started_one_continues(tmp_path, monkeypatch, capsys):
+    from rcm_demo.training import build_zoo
+    from rcm_demo.training import plan as zoo_plan
+
+    quick, long_, started = zoo_plan.PLAN[0], zoo_plan.PLAN[1], zoo_plan.PLAN[2]
+    hours = {quick.spec.name: 2.0, long_.spec.name: 31.0, started.spec.name: 99.0}
+    measured, calls = [], []
+    monkeypatch.setattr(
+        build_zoo,
+        "model_hours",
+        lambda cfg, ev: measured.append(cfg.spec.name) or {
+            "total": hours[cfg.spec.name], "hours": {"train": 1.0}, "rates": {"train": 5.0}
+        },
+    )  # fmt: skip
+    monkeypatch.setattr(build_zoo.train, "main", lambda argv: calls.append(argv[argv.index("--strides") + 1]))
+    monkeypatch.setattr(build_zoo, "trained_as_planned", lambda p, d: False)
+    monkeypatch.setattr(build_zoo, "unfinished_first", lambda plan, r, d: plan)
+    monkeypatch.setattr(build_zoo, "get_checkpoint", lambda n, d: type("C", (), {"meta": {"fp16_check": {}}})())
+    monkeypatch.setattr(build_zoo, "missing_evaluations", lambda p, d: [])
+    runs = tmp_path / "runs"
+    (runs / started.name).mkdir(parents=True)
+    (runs / started.name / "state.pt").write_bytes(b"")
+    status = tmp_path / "status.json"
+    build_zoo.build((quick, long_, started), "data", 2, tmp_path, str(status), str(runs), max_hours=30)
+    assert calls == [quick.strides, started.strides]  # the 31-hour model is left; the started one continues
+    assert measured == [quick.spec.name, long_.spec.name]  # a started model is not even measured
+    err = capsys.readouterr().err
+    assert f"== not starting {long_.name}: about 31.0 hours on this machine" in err and "--max-hours 30" in err
+    assert json.loads(status.read_text())["not_started"] == [long_.name]
+    measured.clear(), calls.clear()
+    build_zoo.build((quick, long_), "data", 2, tmp_path, run_dir=str(runs), max_hours=0)  # 0: no limit
+    assert measured == [] and calls == [quick.strides, long_.strides]
+
+
+def test_model_hours_are_measured_on_this_machine(monkeypatch):
+    from rcm_demo.training import cost
+    from rcm_demo.training.config import TrainConfig
+
+    cfg = TrainConfig(width=4, strides="1222", recipe="at", at_method="nfgsm", epochs=2, max_train_images=64)
+    m = cost.model_hours(cfg, (("clean,pgd20", 10_000), ("autoattack", 1_000)), steps=1, eval_batch=4)
+    assert set(m["hours"]) == {"train", "pgd20", "autoattack"} and set(m["rates"]) == {"train", "pgd20"}
+    assert m["hours"]["train"] == pytest.approx(2 * 64 / m["rates"]["train"] / 3600)
+    assert m["hours"]["pgd20"] == pytest.approx(10_000 / m["rates"]["pgd20"] / 3600)
+    ratio = m["hours"]["autoattack"] / (1_000 / m["rates"]["pgd20"] / 3600)
+    card = zoo.get_checkpoint("resnet18w16_s1222_x1_avg.at").meta["metrics"]  # the bundled lite twin
+    want = (card["autoattack"]["seconds"] / card["autoattack"]["n"]) / (card["pgd20"]["seconds"] / card["pgd20"]["n"])
+    assert ratio == pytest.approx(want) and ratio > 1
+    assert m["total"] == pytest.approx(sum(m["hours"].values()))
+    # No width-16 twin on the shelf (strides 2222): the largest ratio of the zoo, so the estimate errs long.
+    other = cost.aa_ratio(TrainConfig(width=64, strides="2222"))
+    assert other >= ratio and other == max(
+        cost.aa_ratio(TrainConfig(width=64, strides=s)) for s in ("1222", "1122", "2222")
+    )
+
+
 def test_the_lite_plan_covers_the_papers_four_networks_with_one_budget():
     from rcm_demo.models import ARCHS
     from rcm_demo.training import plan as zoo_plan

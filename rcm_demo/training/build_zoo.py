@@ -11,6 +11,8 @@ again, and a metric already on its card with the planned number of images is not
 run cut off at any moment continues from ``runs/<name>/state.pt`` (written after every epoch), and an
 evaluation from ``runs/<name>/eval-<metric>.pt`` (written after every batch: 500 images, 100 for AutoAttack), when the
 same command is started again. ``--status FILE`` keeps a one-line JSON status of the current step.
+Before a model starts, its hours on this machine are measured (``training.cost``); one that would pass
+``--max-hours`` (30) is left for a faster machine and the build goes on with the next.
 """
 
 from __future__ import annotations
@@ -24,8 +26,12 @@ from pathlib import Path
 from ..zoo import PRETRAINED_DIR, get_checkpoint
 from . import evaluate, train
 from .compact import compact
+from .cost import model_hours
 from .plan import PLAN, missing_evaluations, plan_status, trained_as_planned
 
+# Runs longer than this on the machine at hand are not started (the workplace's ~30 CPU-hours line): the
+# width-64 8x8 model measured 6.5 hours on an AVX512-BF16 EPYC and 34.9 on an AVX2 one (docs/training.md).
+MAX_HOURS = 30.0
 # AutoAttack's resume step: its batches are the long ones (an estimated hour per 500 images of VGG16 11222).
 AA_BATCH = 100
 
@@ -52,9 +58,33 @@ def unfinished_first(plan, run_dir: str = "runs", directory: Path = PRETRAINED_D
     return tuple(sorted(plan, key=lambda p: done[p.name]))
 
 
-def build(plan, data_dir: str, threads: int, directory: Path, status: str = "", run_dir: str = "runs") -> None:
+def too_long(p, data_dir: str, threads: int, max_hours: float) -> str:
+    """Why ``p`` is not started on this machine ('' where it may be): its training and evaluation, measured
+    here (``cost.model_hours``), would pass ``max_hours``. A model already started is always continued."""
+    if not max_hours:
+        return ""
+    m = model_hours(train.parse_args(p.train_args(data_dir, threads)), p.evaluations)
+    if m["total"] <= max_hours:
+        return ""
+    return (
+        f"about {m['total']:.1f} hours on this machine (training {m['hours']['train']:.1f} at "
+        f"{m['rates']['train']:.1f} img/s, evaluation {m['total'] - m['hours']['train']:.1f}), over --max-hours "
+        f"{max_hours:g}; a faster machine starts it"
+    )
+
+
+def build(
+    plan, data_dir: str, threads: int, directory: Path, status: str = "", run_dir: str = "runs", max_hours: float = 0
+) -> None:
+    skipped = []
     for p in unfinished_first(plan, run_dir, directory):
         if not trained_as_planned(p, directory):
+            if not (Path(run_dir) / p.name / "state.pt").exists() and (
+                why := too_long(p, data_dir, threads, max_hours)
+            ):
+                print(f"== not starting {p.name}: {why}", file=sys.stderr, flush=True)
+                skipped.append(p.name)
+                continue
             _write_status(status, step="train", name=p.name)
             print(f"== training {p.name}", file=sys.stderr, flush=True)
             where = _dir_flag("--out-dir", directory, PRETRAINED_DIR) + _dir_flag(
@@ -76,7 +106,7 @@ def build(plan, data_dir: str, threads: int, directory: Path, status: str = "", 
         state = Path(run_dir) / p.name / "state.pt"
         if state.exists():  # the checkpoint and its card are complete: the resume point has done its job
             state.unlink()
-    _write_status(status, step="done")
+    _write_status(status, step="done", not_started=skipped)
 
 
 def main(argv=None):
@@ -90,6 +120,13 @@ def main(argv=None):
     ap.add_argument("--run-dir", default="runs", help="resume states: <run-dir>/<name>/state.pt")
     ap.add_argument("--status", default="", help="write a one-line JSON status of the current step here")
     ap.add_argument("--list", action="store_true", help="print the plan and what is done, run nothing")
+    ap.add_argument(
+        "--max-hours",
+        type=float,
+        default=MAX_HOURS,
+        help="do not start a model whose training and evaluation, measured on this machine before it starts "
+        "(a few minutes at most), would take longer than this (0: no limit); a started one is always continued",
+    )
     a = ap.parse_args(argv)
     plan = PLAN
     if a.only:
@@ -107,7 +144,7 @@ def main(argv=None):
         return
     if not a.data_dir:
         ap.error("--data-dir is needed to train and evaluate (the CIFAR-10 ImageFolder with train/ and test/)")
-    build(plan, a.data_dir, a.threads, Path(a.dir), a.status, a.run_dir)
+    build(plan, a.data_dir, a.threads, Path(a.dir), a.status, a.run_dir, a.max_hours)
 
 
 if __name__ == "__main__":

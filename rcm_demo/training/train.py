@@ -26,7 +26,7 @@ import torch
 import torch.distributed as dist
 
 from ..data import fixed_subset, load_cifar10
-from ..hardware import arithmetic, cpu_fast_bf16, cpu_nhwc
+from ..hardware import arithmetic, memory_format
 from ..progress import Progress, clock
 from ..zoo import checkpoint_name, save_checkpoint
 from .config import INITS, TrainConfig, lr_at, parse_args, recipe_description, resume_key
@@ -60,9 +60,7 @@ def train(cfg: TrainConfig, argv=None) -> dict:
         keep = fixed_subset(len(ys), min(cfg.max_train_images, len(ys)), cfg.seed)
         xs, ys = xs[keep], ys[keep]
     held = fixed_subset(len(test_set), min(cfg.heldout_n, len(test_set)), seed=1234)
-    # channels_last: N-FGSM training steps 1.77x faster in fp32 on a 2-core AVX-512 EPYC (521 vs 294 img/s,
-    # width 16, strides 1222); on AVX2 its fp32 training backward crashed torch 2.14.1, so not there.
-    memfmt = torch.channels_last if device.type == "cpu" and (cpu_nhwc() or cpu_fast_bf16()) else torch.preserve_format
+    memfmt = memory_format(device)
     x_held = test_set.float(held).to(device, memory_format=memfmt)
     y_held = test_set.y[held].to(device)
 
