@@ -8,7 +8,6 @@ a model, and does not start one whose training and evaluation would pass its ``-
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import torch
 
 from ..attacks.evaluation import EVAL_ATTACKS
 from ..hardware import memory_format
+from ..progress import clock
 from ..zoo import PRETRAINED_DIR, CheckpointError, checkpoint_name, get_checkpoint, read_checkpoints
 from .config import TrainConfig
 from .steps import train_step
@@ -24,16 +24,17 @@ TRAIN_IMAGES = 50_000  # CIFAR-10's training set: one epoch
 
 
 def timed(fn, steps: int, warmup: int, device: torch.device) -> float:
-    """Seconds per call of ``fn``, after ``warmup`` untimed calls (oneDNN and cuDNN pick kernels on the first)."""
+    """Seconds per call of ``fn``, after ``warmup`` untimed calls (oneDNN and cuDNN pick kernels on the first),
+    on the run clock: a ``kill -STOP`` of the build while it measures does not count."""
     for i in range(warmup + steps):
         if i == warmup:
             if device.type == "cuda":
                 torch.cuda.synchronize()
-            t0 = time.perf_counter()
+            t0 = clock().now()
         fn()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return (time.perf_counter() - t0) / steps
+    return (clock().now() - t0) / steps
 
 
 def _batch(n: int, device: torch.device, layout=torch.preserve_format):
