@@ -27,12 +27,14 @@ def variant_contrast(rows: list[dict], directory=None) -> list[dict]:
     for v in variant_rows(rows):
         sel = _stride_pair(rows, v["arch"])
         for m in v["metrics"]:
-            mine = [r for r in sel if (r["tier"], r["recipe"]) == v["variant"] and r["metric"] == m and "a" in r]
-            main = [r for r in sel if (r["tier"], r["recipe"]) == ("lite", "at") and r["metric"] == m and "a" in r]
-            seeds = sorted({r["seed"] for r in mine if not r.get("seed_mean")} & {r["seed"] for r in main})
+            mine, main = (
+                [r for r in sel if (r["tier"], r["recipe"]) == which and r["metric"] == m and _own_images(r)]
+                for which in (v["variant"], ("lite", "at"))
+            )
+            seeds = sorted({r["seed"] for r in mine} & {r["seed"] for r in main})
             if not seeds:
                 continue
-            first = [next(r for r in rs if r["seed"] == seeds[0] and not r.get("seed_mean")) for rs in (mine, main)]
+            first = [next(r for r in rs if r["seed"] == seeds[0]) for rs in (mine, main)]
             a, b = (paired_difference(r["a"], r["b"], m, directory) for r in first)
             if not a or not b or a["n"] != b["n"]:
                 continue
@@ -65,6 +67,11 @@ def variants_finding(rows: list[dict], contrast: list[dict]) -> str:
             )
         parts.append(text)
     return " ".join(parts)
+
+
+def _own_images(r: dict) -> bool:
+    """A row of one seed with its images named (a seed-mean row has no images of its own to pair)."""
+    return "a" in r and not r.get("seed_mean")
 
 
 def _verdict(r: dict) -> str:
