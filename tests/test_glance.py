@@ -126,4 +126,5 @@ def test_trades_and_width_64_pairs_stand_beside_their_network(tmp_path):
     assert "PGD-20" in text and "buys more here" in text and "not resolved" in text
     claim = glance.claim_rows(rows, "pgd20")
     assert [(r["variant"], r["recipe"]) for r in claim] == [("", "at"), ("width 64", "at"), ("TRADES", "trades")]
+    assert claim[1]["detail"] == "4×4 → 8×8, paper-width tier, seed 0" and "tier" not in claim[0]["detail"]
     assert "TRADES" in viz.claim_svg_text(claim, "PGD-20") and "<polygon" in viz.claim_svg_text(claim, "PGD-20")

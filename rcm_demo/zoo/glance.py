@@ -133,6 +133,14 @@ def _variant(r: dict) -> str:
     return ", ".join(parts)
 
 
+def _how(r: dict, pair: str) -> str:
+    """The detail line's middle: how the map was enlarged, or, for a paper-width pair (same strides as its
+    network's main pair, and the figure's label column is narrow), the tier every label of it names."""
+    if r["tier"] == "paper-width":
+        return "paper-width tier"
+    return f"input ×{r['scale']}" if r["scale"] != 1 else f"strides {pair}"
+
+
 def claim_rows(rows: list[dict], metric: str) -> list[dict]:
     """The figure's rows under ``metric``: per network in the paper's order, its reference-default strides
     against the enlarged-map twin (average pooling, AT), then, for the same network, the twins that differ in
@@ -150,8 +158,7 @@ def claim_rows(rows: list[dict], metric: str) -> list[dict]:
                     "variant": _variant(r),
                     "pool": r["pool"],
                     "recipe": r["recipe"],
-                    "detail": f"{r['map']}, {'input ×' + str(r['scale']) if r['scale'] != 1 else 'strides ' + pair}"
-                    f", {_seeds_text(r)}",
+                    "detail": f"{r['map']}, {_how(r, pair)}, {_seeds_text(r)}",
                     **{k: r[k] for k in ("diff", "lo", "hi", "n", "metric_label")},
                 }
             )
