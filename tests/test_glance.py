@@ -96,7 +96,7 @@ def _save_as(d, strides, clean_p, robust_p, g, recipe="at", tier="lite", width=2
     zoo.write_card(ck.card, meta)
 
 
-def test_trades_and_width_64_pairs_stand_beside_their_network(tmp_path):
+def test_trades_and_width_64_pairs_stand_beside_their_network(tmp_path, capsys):
     from rcm_demo.zoo import variants
 
     # The main pair (width 2 stands in for 16): no robust gain; three seeds and their mean, as in the real zoo.
@@ -128,3 +128,10 @@ def test_trades_and_width_64_pairs_stand_beside_their_network(tmp_path):
     assert [(r["variant"], r["recipe"]) for r in claim] == [("", "at"), ("width 64", "at"), ("TRADES", "trades")]
     assert claim[1]["detail"] == "4×4 → 8×8, paper-width tier, seed 0" and "tier" not in claim[0]["detail"]
     assert "TRADES" in viz.claim_svg_text(claim, "PGD-20") and "<polygon" in viz.claim_svg_text(claim, "PGD-20")
+
+    from rcm_demo.training import evaluate
+
+    evaluate.main(["--report", "--dir", str(tmp_path)])  # the report reads these cards, not the bundled zoo
+    out = capsys.readouterr().out
+    assert "| ResNet18 · TRADES |" in out and "| ResNet18 · width 64 (paper-width tier) |" in out
+    assert f"**Trained another way.** {text}" in out

@@ -151,18 +151,18 @@ def main(argv=None):
     if args.readme:
         write_readme(README, pooling="all" if args.pooling else "refresh")
         return
+    directory = Path(args.dir) if args.dir else None
     if args.table:
-        print(results_table())
+        print(results_table(directory))
         return
     if args.report:
-        print(report(args.report_figure))
+        print(report(args.report_figure, directory))
         return
     if args.pooling:
         print(pooling_table(min(args.n, 500), args.seed))
         return
     if args.threads:
         torch.set_num_threads(args.threads)
-    directory = Path(args.dir) if args.dir else None
     if args.checkpoints == "all":
         names, problems = scan_checkpoints(directory)
         for name, why in problems.items():

@@ -222,11 +222,12 @@ def write_readme(
     Path(path).write_text(text)
 
 
-def report(figure_path: str = "") -> str:
+def report(figure_path: str = "", directory=None) -> str:
     """The reproduction report, from the cards: for each enlarged model and its 4x4 baseline (same tier,
     pooling, recipe, seed), paired differences per metric with 95% intervals and what they say; parameters,
-    MACs and a latency measured now on this machine (interleaved, one image, indicative)."""
-    rows = comparison_rows()
+    MACs and a latency measured now on this machine (interleaved, one image, indicative); then the control,
+    the four networks and the pairs trained another way (TRADES, the paper's width) beside their network."""
+    rows = comparison_rows(directory=directory)
     if not rows:
         return "No enlarged/baseline pairs with metrics on the same images in the cards."
     lines = [
@@ -236,10 +237,10 @@ def report(figure_path: str = "") -> str:
     ]
     lat_cache: dict[tuple, dict] = {}
     for r in rows:
-        a, b = get_checkpoint(r["a"]), get_checkpoint(r["b"])
+        a, b = get_checkpoint(r["a"], directory), get_checkpoint(r["b"], directory)
         key = (r["a"], r["b"])
         if key not in lat_cache:
-            lat_cache[key] = latency_table({r["a"]: load_model(r["a"]), r["b"]: load_model(r["b"])})
+            lat_cache[key] = latency_table({n: load_model(n, directory=directory) for n in key})
         lat = lat_cache[key]
         params = "equal" if a.meta["params"] == b.meta["params"] else f"{a.meta['params']:,} vs {b.meta['params']:,}"
         lines.append(
@@ -250,12 +251,14 @@ def report(figure_path: str = "") -> str:
         )
     if figure_path:
         paired_differences(rows).write_html(figure_path, include_plotlyjs=True)
-    data = sorted({get_checkpoint(r["a"]).meta["metrics"][r["metric"]]["dataset"] for r in rows})
+    data = sorted({get_checkpoint(r["a"], directory).meta["metrics"][r["metric"]]["dataset"] for r in rows})
     four = "**The paper's four networks** (AT, average pooling, reference strides against the enlarged-map twin)"
+    other = variants_finding(rows, variant_contrast(rows, directory))
     return (
         "\n".join(lines)
-        + f"\n\n**The max-pooling control.** {control_finding(pooling_contrast())}"
+        + f"\n\n**The max-pooling control.** {control_finding(pooling_contrast(directory))}"
         + f"\n\n{four}:\n\n{architectures_markdown(rows)}\n\n{architectures_finding(rows)}"
+        + (f"\n\n**Trained another way.** {other}" if other else "")
         + "\n\nData: "
         + "; ".join(data)
         + ". Differences are paired per test image."
