@@ -98,7 +98,7 @@ def model_hours(
     """Measured hours of ``cfg``'s training and of its planned ``evaluations`` ((attacks, images) pairs, as
     ``Planned.evaluations``) on this machine, with the rates behind them. Clean accuracy is left out (a
     forward pass: seconds); AutoAttack is PGD-20's per-image time times ``aa_ratio``. ``cfg.threads`` is
-    applied first. A width-64 ResNet18 1122 takes about 4 minutes to measure on a 2-core AVX2 EPYC."""
+    applied first. A width-64 ResNet18 1122 takes about 3 minutes to measure on a 2-core AVX2 EPYC."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
