@@ -1,0 +1,60 @@
+"""The build's bookkeeping (devtools/zoo_session.py): finished width-16 epochs are committed, a state
+written within an epoch and width-64 states are not (those go in with ``save``, once per session)."""
+
+import json
+import subprocess
+
+import torch
+
+from devtools import zoo_session
+
+
+def _git(repo, *args):
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+
+def _repo(tmp_path, monkeypatch):
+    repo, build = tmp_path / "main", tmp_path / "build"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    _git(repo, "config", "user.email", "t@example.org")
+    _git(repo, "config", "user.name", "t")
+    (repo / "README.md").write_text("x\n")
+    _git(repo, "add", "README.md")
+    _git(repo, "commit", "-q", "-m", "start")
+    monkeypatch.setattr(zoo_session, "ROOT", repo)
+    return repo, build
+
+
+def _state(build, name, **fields):
+    d = build / "runs" / name
+    d.mkdir(parents=True, exist_ok=True)
+    torch.save(fields, d / "state.pt")
+    (d / "train.log").write_text(f"{name} {fields}\n")
+
+
+def test_finished_lite_epochs_are_committed_and_nothing_else(tmp_path, monkeypatch):
+    repo, build = _repo(tmp_path, monkeypatch)
+    lite, wide = "resnet18w16_s1122_x1_avg.trades", "resnet18w64_s1122_x1_avg.at"
+    _state(build, lite, epoch=11, within_epoch={"step": 40})  # written within epoch 12
+    _state(build, wide, epoch=3)
+    done = {}
+    assert zoo_session.watch_once(build, done) == []
+    _state(build, lite, epoch=12)
+    assert zoo_session.watch_once(build, done) == [f"{lite} 12"]
+    assert zoo_session.watch_once(build, done) == []  # once per epoch
+    assert _git(repo, "log", "-1", "--format=%s").strip() == f"{lite}: resume state after 12 epochs"
+    assert sorted(_git(repo, "ls-files", "runs").split()) == [f"runs/{lite}/state.pt", f"runs/{lite}/train.log"]
+    assert zoo_session.watch_once(build, {}) == []  # a new watcher sees it is already committed
+
+
+def test_save_stages_the_running_models_state_whatever_its_width(tmp_path, monkeypatch):
+    repo, build = _repo(tmp_path, monkeypatch)
+    wide = "resnet18w64_s1122_x1_avg.at"
+    _state(build, wide, epoch=3, within_epoch={"step": 100})
+    (build / "runs" / wide / "eval-pgd20.pt").write_bytes(b"eval")
+    (build / "runs" / "status.json").write_text(json.dumps({"step": "train", "name": wide}))
+    zoo_session.save(build)
+    staged = sorted(_git(repo, "diff", "--cached", "--name-only").split())
+    assert staged == [f"runs/{wide}/eval-pgd20.pt", f"runs/{wide}/state.pt", f"runs/{wide}/train.log"]
+    assert torch.load(repo / "runs" / wide / "state.pt", weights_only=True)["within_epoch"] == {"step": 100}
