@@ -217,7 +217,7 @@ def step_nav_ui(n: int, names: list[str], key: str = "step"):
         label_visibility="collapsed",
         width="stretch",
     )
-    c1, _, c3 = st.columns([1, 4, 1])
+    c1, _, c3 = st.columns([1, 2, 1])  # [1, 4, 1] cut "Previous" to "Previ…" on a 1024-px projector
     c1.button("◀ Previous", on_click=move, args=(-1,), disabled=current <= 1, key=f"{key}_prev", width="stretch")
     c3.button("Next ▶", on_click=move, args=(1,), disabled=current >= n, key=f"{key}_next", width="stretch")
 
