@@ -71,6 +71,7 @@ def test_claim_rows_one_per_pair_seed_means_in_the_papers_order(tmp_path):
     svg = viz.claim_svg_text(claim, "PGD-20")
     assert svg.startswith("<svg") and svg.count('font-size="20"') == 3 and "ResNet18 · max pooling" in svg
     assert "n.r." in svg  # the max-pooling row's interval covers 0: hollow and said so
+    assert "max pooling</text>" in svg and "TRADES" not in svg  # the legend names only what is drawn
     assert viz.claim_svg(claim, "PGD-20").startswith('<img src="data:image/svg+xml;base64,')
 
 

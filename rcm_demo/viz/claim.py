@@ -83,15 +83,19 @@ def claim_svg_text(rows: list[dict], metric_label: str, title: str = "") -> str:
         body.append(f'<text x="{LABEL_W + PLOT_W + 14}" y="{y + 6:.1f}" font-size="18">{_esc(words)}</text>')
         prev = r["network"]
     ly = bottom + 84
-    items = (
-        ("at", POOL_COLOR["avg"], True, "average pooling"),
-        ("at", POOL_COLOR["max"], True, "max pooling"),
-        ("at", GREY, True, "AT"),
-        ("trades", GREY, True, "TRADES"),
-        ("at", GREY, False, "hollow, n.r.: interval covers 0 (not resolved)"),
+    pools, recipes = {r["pool"] for r in rows}, {r["recipe"] for r in rows}
+    unresolved = any(r["lo"] <= 0 <= r["hi"] for r in rows)
+    items = (  # only what the figure shows: a TRADES diamond in the legend of a figure without one misleads
+        ("at", POOL_COLOR["avg"], True, "average pooling", True),
+        ("at", POOL_COLOR["max"], True, "max pooling", "max" in pools),
+        ("at", GREY, True, "AT", "trades" in recipes),
+        ("trades", GREY, True, "TRADES", "trades" in recipes),
+        ("at", GREY, False, "hollow, n.r.: interval covers 0 (not resolved)", unresolved),
     )
     legend, x = [], 26
-    for recipe, color, filled, text in items:
+    for recipe, color, filled, text, shown in items:
+        if not shown:
+            continue
         legend.append(
             _mark(recipe, x, ly, color, filled) + f'<text x="{x + 16}" y="{ly + 6}" font-size="16">{text}</text>'
         )
