@@ -52,9 +52,13 @@ def _bring(build: Path, name: str, files: tuple[str, ...]) -> list[str]:
 
 
 def _commit(paths: list[str], message: str) -> bool:
+    """Commit ``paths``; True also when they are already committed as they are (nothing to do)."""
     for _ in range(10):  # another git command here may hold the index lock for a moment
-        if _git("add", *paths) == 0 and _git("commit", "-q", "-m", message, "--", *paths) == 0:
-            return True
+        if _git("add", *paths) == 0:
+            if _git("diff", "--cached", "--quiet", "--", *paths) == 0:
+                return True
+            if _git("commit", "-q", "-m", message, "--", *paths) == 0:
+                return True
         time.sleep(5)
     return False
 

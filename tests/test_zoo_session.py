@@ -46,6 +46,11 @@ def test_finished_lite_epochs_are_committed_and_nothing_else(tmp_path, monkeypat
     assert _git(repo, "log", "-1", "--format=%s").strip() == f"{lite}: resume state after 12 epochs"
     assert sorted(_git(repo, "ls-files", "runs").split()) == [f"runs/{lite}/state.pt", f"runs/{lite}/train.log"]
     assert zoo_session.watch_once(build, {}) == []  # a new watcher sees it is already committed
+    # Committed by another hand after this watcher last looked (same bytes): done, without a commit or a retry.
+    _state(build, lite, epoch=13)
+    zoo_session._commit(zoo_session._bring(build, lite, ("state.pt", "train.log")), "by hand")
+    assert zoo_session.watch_once(build, done) == [f"{lite} 13"] and done[lite] == 13
+    assert _git(repo, "log", "-1", "--format=%s").strip() == "by hand"
 
 
 def test_save_stages_the_running_models_state_whatever_its_width(tmp_path, monkeypatch):
