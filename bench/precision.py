@@ -21,19 +21,12 @@ from rcm_demo import attacks as A  # noqa: E402
 from rcm_demo import hardware as H  # noqa: E402
 from rcm_demo.data import fixed_subset, load_cifar10, load_sample  # noqa: E402
 from rcm_demo.training import train  # noqa: E402
+from rcm_demo.training.cost import timed  # noqa: E402
 from rcm_demo.zoo import ModelSpec, get_checkpoint, intervals, load_model  # noqa: E402
 
 LAB_MODELS = "resnet18w16_s1222_x1_avg.at,resnet18w16_s1122_x1_avg.at,resnet18w16_s1222_x2_avg.at"
 
-
-def per_call_s(fn, repeats: int, warmup: int = 1) -> float:
-    """Seconds per call of ``fn`` after ``warmup`` untimed calls (oneDNN picks its kernels on the first)."""
-    for _ in range(warmup):
-        fn()
-    t0 = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    return (time.perf_counter() - t0) / repeats
+CPU = torch.device("cpu")
 
 
 def step_rate(strides: str, precision: str, steps: int = 6, batch: int = 128) -> float:
@@ -44,7 +37,7 @@ def step_rate(strides: str, precision: str, steps: int = 6, batch: int = 128) ->
     g = torch.Generator().manual_seed(0)
     x = torch.rand(batch, 3, 32, 32, generator=g).contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 10, (batch,), generator=g)
-    return batch / per_call_s(lambda: train.train_step(model, model, opt, x, y, cfg, g), steps, warmup=2)
+    return batch / timed(lambda: train.train_step(model, model, opt, x, y, cfg, g), steps, 2, CPU)
 
 
 def pgd20_bits(model, x, y, precision: str) -> tuple[torch.Tensor, float]:
@@ -63,7 +56,7 @@ def lab_pgd10_ms(model, n: int, precision: str, repeats: int = 3) -> float:
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(n, 3, 32, 32, generator=g), torch.randint(0, 10, (n,), generator=g)
     attack = lambda: A.pgd(model, x, y, eps=8 / 255, alpha=2 / 255, steps=10, precision=precision)  # noqa: E731
-    return 1000 * per_call_s(attack, repeats)
+    return 1000 * timed(attack, repeats, 1, CPU)
 
 
 def main():

@@ -77,14 +77,14 @@ def claim_svg_text(rows: list[dict], metric_label: str, title: str = "") -> str:
         color = POOL_COLOR.get(r["pool"], PALETTE[2])
         body.append(f'<line x1="{fx(100 * r["lo"]):.1f}" x2="{fx(100 * r["hi"]):.1f}" y1="{y:.1f}" y2="{y:.1f}" '
                     f'stroke="{color}" stroke-width="5" stroke-linecap="round"/>')  # fmt: skip
-        resolved = r["lo"] > 0 or r["hi"] < 0
+        resolved = _resolved(r)
         body.append(_mark(r["recipe"], fx(100 * r["diff"]), y, color, resolved))
         words = f"{_fmt(r['diff'])} [{_fmt(r['lo'])}, {_fmt(r['hi'])}]" + ("" if resolved else " n.r.")
         body.append(f'<text x="{LABEL_W + PLOT_W + 14}" y="{y + 6:.1f}" font-size="18">{_esc(words)}</text>')
         prev = r["network"]
     ly = bottom + 84
     pools, recipes = {r["pool"] for r in rows}, {r["recipe"] for r in rows}
-    unresolved = any(r["lo"] <= 0 <= r["hi"] for r in rows)
+    unresolved = not all(_resolved(r) for r in rows)
     items = (  # only what the figure shows: a TRADES diamond in the legend of a figure without one misleads
         ("at", POOL_COLOR["avg"], True, "average pooling", True),
         ("at", POOL_COLOR["max"], True, "max pooling", "max" in pools),
@@ -106,6 +106,10 @@ def claim_svg_text(rows: list[dict], metric_label: str, title: str = "") -> str:
         + "".join(body + legend)
         + "</svg>"
     )
+
+
+def _resolved(r: dict) -> bool:
+    return r["lo"] > 0 or r["hi"] < 0
 
 
 def claim_svg(rows: list[dict], metric_label: str, title: str = "") -> str:
