@@ -400,13 +400,17 @@ def test_a_half_trained_model_is_finished_first(tmp_path):
     assert build_zoo.unfinished_first(plan, runs, pt) == (plan[2], plan[0], plan[1], plan[3])
 
 
-def test_a_model_too_long_for_this_machine_is_not_started_but_a_started_one_continues(tmp_path, monkeypatch, capsys):
+def test_a_pair_too_long_for_this_machine_is_not_started_but_a_started_model_continues(tmp_path, monkeypatch, capsys):
     from rcm_demo.training import build_zoo
     from rcm_demo.training import plan as zoo_plan
 
-    quick, long_, started = zoo_plan.PLAN[0], zoo_plan.PLAN[1], zoo_plan.PLAN[2]
-    hours = {quick.spec.name: 2.0, long_.spec.name: 31.0, started.spec.name: 99.0}
-    measured, calls = [], []
+    # 4x4 and 8x8 at average pooling (a pair), the x2 model (started), the max-pooling 4x4 (its twin not planned)
+    four, eight, started, alone = zoo_plan.PLAN[0], zoo_plan.PLAN[1], zoo_plan.PLAN[2], zoo_plan.PLAN[3]
+    assert (
+        build_zoo.stride_twins(four, zoo_plan.PLAN) == (eight,) and build_zoo.stride_twins(started, zoo_plan.PLAN) == ()
+    )
+    hours = {four.spec.name: 2.0, eight.spec.name: 29.0, started.spec.name: 99.0, alone.spec.name: 2.0}
+    measured, calls, trained = [], [], set()
     monkeypatch.setattr(
         build_zoo,
         "model_hours",
@@ -414,8 +418,8 @@ def test_a_model_too_long_for_this_machine_is_not_started_but_a_started_one_cont
             "total": hours[cfg.spec.name], "hours": {"train": 1.0}, "rates": {"train": 5.0}
         },
     )  # fmt: skip
-    monkeypatch.setattr(build_zoo.train, "main", lambda argv: calls.append(argv[argv.index("--strides") + 1]))
-    monkeypatch.setattr(build_zoo, "trained_as_planned", lambda p, d: False)
+    monkeypatch.setattr(build_zoo.train, "main", lambda argv: calls.append(argv[argv.index("--strides") + 1 :][:5]))
+    monkeypatch.setattr(build_zoo, "trained_as_planned", lambda p, d: p.name in trained)
     monkeypatch.setattr(build_zoo, "unfinished_first", lambda plan, r, d: plan)
     monkeypatch.setattr(build_zoo, "get_checkpoint", lambda n, d: type("C", (), {"meta": {"fp16_check": {}}})())
     monkeypatch.setattr(build_zoo, "missing_evaluations", lambda p, d: [])
@@ -423,15 +427,23 @@ def test_a_model_too_long_for_this_machine_is_not_started_but_a_started_one_cont
     (runs / started.name).mkdir(parents=True)
     (runs / started.name / "state.pt").write_bytes(b"")
     status = tmp_path / "status.json"
-    build_zoo.build((quick, long_, started), "data", 2, tmp_path, str(status), str(runs), max_hours=30)
-    assert calls == [quick.strides, started.strides]  # the 31-hour model is left; the started one continues
-    assert measured == [quick.spec.name, long_.spec.name]  # a started model is not even measured
+    plan = (four, eight, started, alone)
+    build_zoo.build(plan, "data", 2, tmp_path, str(status), str(runs), max_hours=30)
+    # 2 + 29 hours: the pair is left whole (half of it answers nothing); the started model continues unmeasured
+    assert [c[0] for c in calls] == [started.strides, alone.strides] and calls[0][2] == "2" and calls[1][4] == "max"
+    assert measured == [four.spec.name, eight.spec.name, alone.spec.name]  # each measured once
     err = capsys.readouterr().err
-    assert f"== not starting {long_.name}: about 31.0 hours on this machine" in err and "--max-hours 30" in err
-    assert json.loads(status.read_text())["not_started"] == [long_.name]
+    assert f"== not starting {four.name}: about 31.0 hours on this machine with its pair's other half" in err
+    assert f"{eight.name} 29.0 (training 1.0 at 5.0 img/s, evaluation 28.0)" in err and "--max-hours 30" in err
+    assert f"== not starting {eight.name}: about 31.0 hours" in err
+    assert json.loads(status.read_text())["not_started"] == [four.name, eight.name]
     measured.clear(), calls.clear()
-    build_zoo.build((quick, long_), "data", 2, tmp_path, run_dir=str(runs), max_hours=0)  # 0: no limit
-    assert measured == [] and calls == [quick.strides, long_.strides]
+    trained.add(four.name)  # its 4x4 half trained elsewhere: the 8x8 alone fits
+    build_zoo.build((four, eight), "data", 2, tmp_path, run_dir=str(runs), max_hours=30)
+    assert measured == [eight.spec.name] and [c[0] for c in calls] == [eight.strides]
+    measured.clear(), calls.clear(), trained.clear()
+    build_zoo.build((four, eight), "data", 2, tmp_path, run_dir=str(runs), max_hours=0)  # 0: no limit
+    assert measured == [] and [c[0] for c in calls] == [four.strides, eight.strides]
 
 
 def test_model_hours_are_measured_on_this_machine(monkeypatch):

@@ -11,8 +11,9 @@ again, and a metric already on its card with the planned number of images is not
 run cut off at any moment continues from ``runs/<name>/state.pt`` (written after every epoch), and an
 evaluation from ``runs/<name>/eval-<metric>.pt`` (written after every batch: 500 images, 100 for AutoAttack), when the
 same command is started again. ``--status FILE`` keeps a one-line JSON status of the current step.
-Before a model starts, its hours on this machine are measured (``training.cost``); one that would pass
-``--max-hours`` (30) is left for a faster machine and the build goes on with the next.
+Before a model starts, its hours on this machine are measured (``training.cost``), with its pair's other half
+where that is not started either; a model (or pair) that would pass ``--max-hours`` (30) is left for a faster
+machine and the build goes on with the next.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from ..zoo import PRETRAINED_DIR, get_checkpoint
@@ -30,7 +32,7 @@ from .cost import model_hours
 from .plan import PLAN, missing_evaluations, plan_status, trained_as_planned
 
 # Runs longer than this on the machine at hand are not started (the workplace's ~30 CPU-hours line): the
-# width-64 8x8 model measured 6.5 hours on an AVX512-BF16 EPYC and 34.9 on an AVX2 one (docs/training.md).
+# width-64 pair measured 9.7 hours on an AVX512-BF16 EPYC and 47 on an AVX2 one (docs/training.md).
 MAX_HOURS = 30.0
 # AutoAttack's resume step: its batches are the long ones (an estimated hour per 500 images of VGG16 11222).
 AA_BATCH = 100
@@ -58,30 +60,49 @@ def unfinished_first(plan, run_dir: str = "runs", directory: Path = PRETRAINED_D
     return tuple(sorted(plan, key=lambda p: done[p.name]))
 
 
-def too_long(p, data_dir: str, threads: int, max_hours: float) -> str:
-    """Why ``p`` is not started on this machine ('' where it may be): its training and evaluation, measured
-    here (``cost.model_hours``), would pass ``max_hours``. A model already started is always continued."""
+def stride_twins(p, plan) -> tuple:
+    """The models of ``plan`` that differ from ``p`` in their strides alone: the other half of its pair."""
+    return tuple(q for q in plan if q != p and replace(q, strides=p.strides) == p)
+
+
+def too_long(p, plan, data_dir: str, threads: int, max_hours: float, hours_of=None, fresh=lambda q: True) -> str:
+    """Why ``p`` is not started on this machine ('' where it may be): its training and evaluation, with those of
+    its pair's other half where that is not started either (``fresh``), measured here (``cost.model_hours``)
+    would pass ``max_hours``: half a pair answers nothing, so a pair too long for this machine is left whole.
+    ``hours_of`` caches measurements across calls; a model already started is always continued."""
     if not max_hours:
         return ""
-    m = model_hours(train.parse_args(p.train_args(data_dir, threads)), p.evaluations)
-    if m["total"] <= max_hours:
+    hours_of = {} if hours_of is None else hours_of
+    run = (p, *(q for q in stride_twins(p, plan) if fresh(q)))
+    for q in run:
+        if q.name not in hours_of:
+            hours_of[q.name] = model_hours(train.parse_args(q.train_args(data_dir, threads)), q.evaluations)
+    total = sum(hours_of[q.name]["total"] for q in run)
+    if total <= max_hours:
         return ""
+    parts = [
+        f"{q.name} {m['total']:.1f} (training {m['hours']['train']:.1f} at {m['rates']['train']:.1f} img/s, "
+        f"evaluation {m['total'] - m['hours']['train']:.1f})"
+        for q, m in ((q, hours_of[q.name]) for q in run)
+    ]
+    whose = "with its pair's other half, not started either" if len(run) > 1 else "alone"
     return (
-        f"about {m['total']:.1f} hours on this machine (training {m['hours']['train']:.1f} at "
-        f"{m['rates']['train']:.1f} img/s, evaluation {m['total'] - m['hours']['train']:.1f}), over --max-hours "
-        f"{max_hours:g}; a faster machine starts it"
+        f"about {total:.1f} hours on this machine {whose}: {'; '.join(parts)}; over --max-hours {max_hours:g}, "
+        "a faster machine starts it"
     )
 
 
 def build(
     plan, data_dir: str, threads: int, directory: Path, status: str = "", run_dir: str = "runs", max_hours: float = 0
 ) -> None:
-    skipped = []
+    skipped, hours_of = [], {}
+
+    def fresh(q) -> bool:  # neither trained nor started: what a start here commits this machine to
+        return not trained_as_planned(q, directory) and not (Path(run_dir) / q.name / "state.pt").exists()
+
     for p in unfinished_first(plan, run_dir, directory):
         if not trained_as_planned(p, directory):
-            if not (Path(run_dir) / p.name / "state.pt").exists() and (
-                why := too_long(p, data_dir, threads, max_hours)
-            ):
+            if fresh(p) and (why := too_long(p, plan, data_dir, threads, max_hours, hours_of, fresh)):
                 print(f"== not starting {p.name}: {why}", file=sys.stderr, flush=True)
                 skipped.append(p.name)
                 continue
@@ -124,8 +145,9 @@ def main(argv=None):
         "--max-hours",
         type=float,
         default=MAX_HOURS,
-        help="do not start a model whose training and evaluation, measured on this machine before it starts "
-        "(a few minutes at most), would take longer than this (0: no limit); a started one is always continued",
+        help="do not start a model whose training and evaluation (with its pair's other half where that is not "
+        "started either), measured on this machine before it starts (a few minutes at most), would take longer "
+        "than this (0: no limit); a started one is always continued",
     )
     a = ap.parse_args(argv)
     plan = PLAN

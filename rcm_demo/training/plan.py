@@ -113,8 +113,9 @@ PLAN = (
     # 8/255; 4.4x / 4.9x an N-FGSM step here in bf16, under the 8x that would call for a cheaper one).
     Planned("1222", 1, "avg", "trades"),
     Planned("1122", 1, "avg", "trades"),
-    # The main pair at the paper's width (64), the lite budget: about 8.9 hours of a 2-core AVX512-BF16 EPYC
-    # together (measured: bench/tier_cost.py, docs/training.md); after TRADES, which answers in a third of that.
+    # The main pair at the paper's width (64), the lite budget: about 9.7 hours of a 2-core AVX512-BF16 EPYC
+    # together, 47 of an AVX2 one (bench/tier_cost.py, docs/training.md), where build_zoo's --max-hours
+    # leaves the pair whole for a faster machine; after TRADES, which answers in a third of the shorter time.
     Planned("1222", 1, "avg", "at", overrides=PAPER_WIDTH),
     Planned("1122", 1, "avg", "at", overrides=PAPER_WIDTH),
     *(Planned(s, 1, "avg", "at", arch="preactresnet18", seed=2) for s in ("1222", "1122")),
