@@ -215,7 +215,7 @@ def step_nav_ui(n: int, names: list[str], key: str = "step"):
         key=key,
         format_func=lambda s: f"{s}. {names[s - 1]}",
         label_visibility="collapsed",
-        width="stretch",
+        width="content",  # "stretch" clipped the first row's last button when the six wrapped on a 1024-px projector
     )
     c1, _, c3 = st.columns([1, 2, 1])  # [1, 4, 1] cut "Previous" to "Previ…" on a 1024-px projector
     c1.button("◀ Previous", on_click=move, args=(-1,), disabled=current <= 1, key=f"{key}_prev", width="stretch")
