@@ -51,16 +51,17 @@ def _bring(build: Path, name: str, files: tuple[str, ...]) -> list[str]:
     return out
 
 
-def _commit(paths: list[str], message: str) -> bool:
-    """Commit ``paths``; True also when they are already committed as they are (nothing to do)."""
+def _commit(paths: list[str], message: str) -> str:
+    """Commit ``paths``: 'committed', 'already' where they are committed as they are (nothing to do), or ''
+    where git kept failing."""
     for _ in range(10):  # another git command here may hold the index lock for a moment
         if _git("add", *paths) == 0:
             if _git("diff", "--cached", "--quiet", "--", *paths) == 0:
-                return True
+                return "already"
             if _git("commit", "-q", "-m", message, "--", *paths) == 0:
-                return True
+                return "committed"
         time.sleep(5)
-    return False
+    return ""
 
 
 def watch_once(build: Path, done: dict[str, int]) -> list[str]:
@@ -81,8 +82,10 @@ def watch_once(build: Path, done: dict[str, int]) -> list[str]:
             if epoch_done(torch.load(here, map_location="cpu", weights_only=True)) == epoch:
                 done[name] = epoch  # committed by an earlier session
                 continue
-        if _commit(_bring(build, name, ("state.pt", "train.log")), f"{name}: resume state after {epoch} epochs"):
+        outcome = _commit(_bring(build, name, ("state.pt", "train.log")), f"{name}: resume state after {epoch} epochs")
+        if outcome:
             done[name] = epoch
+        if outcome == "committed":  # not one another hand committed: the log says what this watcher did
             committed.append(f"{name} {epoch}")
     return committed
 

@@ -48,8 +48,8 @@ def test_finished_lite_epochs_are_committed_and_nothing_else(tmp_path, monkeypat
     assert zoo_session.watch_once(build, {}) == []  # a new watcher sees it is already committed
     # Committed by another hand after this watcher last looked (same bytes): done, without a commit or a retry.
     _state(build, lite, epoch=13)
-    zoo_session._commit(zoo_session._bring(build, lite, ("state.pt", "train.log")), "by hand")
-    assert zoo_session.watch_once(build, done) == [f"{lite} 13"] and done[lite] == 13
+    assert zoo_session._commit(zoo_session._bring(build, lite, ("state.pt", "train.log")), "by hand") == "committed"
+    assert zoo_session.watch_once(build, done) == [] and done[lite] == 13  # not reported as its own commit
     assert _git(repo, "log", "-1", "--format=%s").strip() == "by hand"
 
 
