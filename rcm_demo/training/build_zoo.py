@@ -48,13 +48,18 @@ def _dir_flag(flag: str, directory: Path, default: Path) -> list[str]:
     return [] if Path(directory).resolve() == Path(default).resolve() else [flag, str(directory)]
 
 
+def resume_state(run_dir: str, name: str) -> Path:
+    """Where a half-trained model's resume point lies: its existence means the model has started."""
+    return Path(run_dir) / name / "state.pt"
+
+
 def unfinished_first(plan, run_dir: str = "runs", directory: Path = PRETRAINED_DIR) -> tuple:
     """The plan with every unfinished model first (in plan order): half-trained (a resume state) or trained
     as planned with planned metrics still missing (``plan_status``); then the rest. A run or an evaluation
     cut off at the end of a session is finished before a new model starts, so half-done work does not pile up."""
     rows = plan_status(plan, directory)
     done = {
-        r["name"]: not (Path(run_dir) / r["name"] / "state.pt").exists() and not (r["trained"] and r["to_evaluate"])
+        r["name"]: not resume_state(run_dir, r["name"]).exists() and not (r["trained"] and r["to_evaluate"])
         for r in rows
     }  # fmt: skip
     return tuple(sorted(plan, key=lambda p: done[p.name]))
@@ -65,14 +70,13 @@ def stride_twins(p, plan) -> tuple:
     return tuple(q for q in plan if q != p and replace(q, strides=p.strides) == p)
 
 
-def too_long(p, plan, data_dir: str, threads: int, max_hours: float, hours_of=None, fresh=lambda q: True) -> str:
+def too_long(p, plan, data_dir: str, threads: int, max_hours: float, hours_of: dict, fresh) -> str:
     """Why ``p`` is not started on this machine ('' where it may be): its training and evaluation, with those of
     its pair's other half where that is not started either (``fresh``), measured here (``cost.model_hours``)
     would pass ``max_hours``: half a pair answers nothing, so a pair too long for this machine is left whole.
     ``hours_of`` caches measurements across calls; a model already started is always continued."""
     if not max_hours:
         return ""
-    hours_of = {} if hours_of is None else hours_of
     run = (p, *(q for q in stride_twins(p, plan) if fresh(q)))
     for q in run:
         if q.name not in hours_of:
@@ -80,16 +84,17 @@ def too_long(p, plan, data_dir: str, threads: int, max_hours: float, hours_of=No
     total = sum(hours_of[q.name]["total"] for q in run)
     if total <= max_hours:
         return ""
-    parts = [
-        f"{q.name} {m['total']:.1f} (training {m['hours']['train']:.1f} at {m['rates']['train']:.1f} img/s, "
-        f"evaluation {m['total'] - m['hours']['train']:.1f})"
-        for q, m in ((q, hours_of[q.name]) for q in run)
-    ]
+    parts = [f"{q.name} {_hours_text(hours_of[q.name])}" for q in run]
     whose = "with its pair's other half, not started either" if len(run) > 1 else "alone"
     return (
         f"about {total:.1f} hours on this machine {whose}: {'; '.join(parts)}; over --max-hours {max_hours:g}, "
         "a faster machine starts it"
     )
+
+
+def _hours_text(m: dict) -> str:
+    total, train_h = m["total"], m["hours"]["train"]
+    return f"{total:.1f} (training {train_h:.1f} at {m['rates']['train']:.1f} img/s, evaluation {total - train_h:.1f})"
 
 
 def build(
@@ -98,7 +103,7 @@ def build(
     skipped, hours_of = [], {}
 
     def fresh(q) -> bool:  # neither trained nor started: what a start here commits this machine to
-        return not trained_as_planned(q, directory) and not (Path(run_dir) / q.name / "state.pt").exists()
+        return not trained_as_planned(q, directory) and not resume_state(run_dir, q.name).exists()
 
     for p in unfinished_first(plan, run_dir, directory):
         if not trained_as_planned(p, directory):
@@ -124,7 +129,7 @@ def build(
             if "autoattack" in attacks:  # its batches are the long ones: smaller ones lose less when cut off
                 args += ["--batch-size", str(AA_BATCH)]
             evaluate.main([*args, *_dir_flag("--dir", directory, PRETRAINED_DIR)])
-        state = Path(run_dir) / p.name / "state.pt"
+        state = resume_state(run_dir, p.name)
         if state.exists():  # the checkpoint and its card are complete: the resume point has done its job
             state.unlink()
     _write_status(status, step="done", not_started=skipped)
