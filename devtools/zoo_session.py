@@ -5,6 +5,7 @@ the files it reads, and this checkout commits what it produces.
     python -m devtools.zoo_session watch --build ../build   # commit each finished epoch of width-16 runs
     python -m devtools.zoo_session land NAME --build ../build   # a finished model: card, weights, train.log
     python -m devtools.zoo_session save --build ../build    # at a session's end: the running model's state
+                                                            # and the build's measured hours (runs/measured-hours.json)
 
 Width-16 resume states are committed per epoch (about 6 MB); width-64 ones (about 90 MB with momentum) only
 by ``save``, once per session, so the repository's history does not grow by gigabytes.
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from rcm_demo.training.build_zoo import MEASURED
 from rcm_demo.zoo import parse_checkpoint_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,6 +113,11 @@ def land(build: Path, name: str) -> None:
 
 
 def save(build: Path) -> None:
+    measured = build / "runs" / MEASURED  # the build's measured hours per kind of machine: not measured again
+    if measured.exists():
+        (ROOT / "runs").mkdir(exist_ok=True)
+        shutil.copy2(measured, ROOT / "runs" / MEASURED)
+        _git("add", f"runs/{MEASURED}")
     status = json.loads((build / "runs" / "status.json").read_text())
     name = status.get("name")
     if not name or not (build / "runs" / name).exists():

@@ -413,9 +413,9 @@ def test_a_pair_too_long_for_this_machine_is_not_started_but_a_started_model_con
     measured, calls, trained = [], [], set()
     monkeypatch.setattr(
         build_zoo,
-        "model_hours",
-        lambda cfg, ev: measured.append(cfg.spec.name) or {
-            "total": hours[cfg.spec.name], "hours": {"train": 1.0}, "rates": {"train": 5.0}
+        "remembered_hours",
+        lambda cfg, ev, path: measured.append(cfg.spec.name) or {
+            "total": hours[cfg.spec.name], "hours": {"train": 1.0}, "rates": {"train": 5.0}, "remembered": False
         },
     )  # fmt: skip
     monkeypatch.setattr(build_zoo.train, "main", lambda argv: calls.append(argv[argv.index("--strides") + 1 :][:5]))
@@ -444,6 +444,31 @@ def test_a_pair_too_long_for_this_machine_is_not_started_but_a_started_model_con
     measured.clear(), calls.clear(), trained.clear()
     build_zoo.build((four, eight), "data", 2, tmp_path, run_dir=str(runs), max_hours=0)  # 0: no limit
     assert measured == [] and [c[0] for c in calls] == [four.strides, eight.strides]
+
+
+def test_measured_hours_are_kept_per_kind_of_machine_and_settings(tmp_path, monkeypatch, capsys):
+    from rcm_demo.training import build_zoo, cost
+    from rcm_demo.training.config import TrainConfig
+
+    calls = []
+    real = cost.model_hours
+    monkeypatch.setattr(cost, "model_hours", lambda cfg, ev, device: calls.append(cfg.epochs) or real(cfg, ev, device))
+    cfg = TrainConfig(width=4, strides="1222", recipe="at", epochs=2, max_train_images=64, data_dir="/here")
+    book, ev = tmp_path / "runs" / "measured-hours.json", (("clean,pgd20", 100),)
+    first = cost.remembered_hours(cfg, ev, book)
+    assert calls == [2] and not first["remembered"] and first["measured"].endswith("UTC")
+    kept = json.loads(book.read_text())
+    assert [e["model"] for e in kept.values()] == [cfg.spec.name]
+    # A new session on the same kind of machine (and another data path): not measured again, the same numbers.
+    again = cost.remembered_hours(TrainConfig(**{**cfg.__dict__, "data_dir": "/there"}), ev, book)
+    assert calls == [2] and again["remembered"] and again["total"] == first["total"]
+    assert "measured " + first["measured"] + " on this kind of machine" in build_zoo._hours_text(again)
+    cost.remembered_hours(TrainConfig(**{**cfg.__dict__, "epochs": 3}), ev, book)  # other settings: measured
+    assert calls == [2, 3] and len(json.loads(book.read_text())) == 2
+    monkeypatch.setattr(cost, "machine_kind", lambda device: {"model name": "another CPU"})
+    assert not cost.remembered_hours(cfg, ev, book)["remembered"] and calls == [2, 3, 2]
+    book.write_text("{not json")  # a damaged book is measured over, not a crash
+    assert not cost.remembered_hours(cfg, ev, book)["remembered"] and len(json.loads(book.read_text())) == 1
 
 
 def test_model_hours_are_measured_on_this_machine(monkeypatch):

@@ -59,7 +59,13 @@ def test_save_stages_the_running_models_state_whatever_its_width(tmp_path, monke
     _state(build, wide, epoch=3, within_epoch={"step": 100})
     (build / "runs" / wide / "eval-pgd20.pt").write_bytes(b"eval")
     (build / "runs" / "status.json").write_text(json.dumps({"step": "train", "name": wide}))
+    (build / "runs" / "measured-hours.json").write_text("{}\n")  # the build's measured hours go in too
     zoo_session.save(build)
     staged = sorted(_git(repo, "diff", "--cached", "--name-only").split())
-    assert staged == [f"runs/{wide}/eval-pgd20.pt", f"runs/{wide}/state.pt", f"runs/{wide}/train.log"]
+    assert staged == [
+        "runs/measured-hours.json",
+        f"runs/{wide}/eval-pgd20.pt",
+        f"runs/{wide}/state.pt",
+        f"runs/{wide}/train.log",
+    ]
     assert torch.load(repo / "runs" / wide / "state.pt", weights_only=True)["within_epoch"] == {"step": 100}

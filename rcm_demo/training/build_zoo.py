@@ -13,7 +13,8 @@ evaluation from ``runs/<name>/eval-<metric>.pt`` (written after every batch: 500
 same command is started again. ``--status FILE`` keeps a one-line JSON status of the current step.
 Before a model starts, its hours on this machine are measured (``training.cost``), with its pair's other half
 where that is not started either; a model (or pair) that would pass ``--max-hours`` (30) is left for a faster
-machine and the build goes on with the next.
+machine and the build goes on with the next. Measurements are kept in ``runs/measured-hours.json`` per kind of
+machine (CPU model and flags, cores, torch, arithmetic): delete it to measure again.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 from ..zoo import PRETRAINED_DIR, get_checkpoint
 from . import evaluate, train
 from .compact import compact
-from .cost import model_hours
+from .cost import remembered_hours
 from .plan import PLAN, missing_evaluations, plan_status, trained_as_planned
 
 # Runs longer than this on the machine at hand are not started (the workplace's ~30 CPU-hours line): the
@@ -36,6 +37,9 @@ from .plan import PLAN, missing_evaluations, plan_status, trained_as_planned
 MAX_HOURS = 30.0
 # AutoAttack's resume step: its batches are the long ones (an estimated hour per 500 images of VGG16 11222).
 AA_BATCH = 100
+# Measured hours per model and kind of machine (``cost.remembered_hours``), beside the resume states and
+# committed with them, so a new session on the same kind of machine does not measure again.
+MEASURED = "measured-hours.json"
 
 
 def _write_status(path: str, **fields) -> None:
@@ -70,21 +74,18 @@ def stride_twins(p, plan) -> tuple:
     return tuple(q for q in plan if q != p and replace(q, strides=p.strides) == p)
 
 
-def too_long(p, plan, data_dir: str, threads: int, max_hours: float, hours_of: dict, fresh) -> str:
+def too_long(p, plan, max_hours: float, hours, fresh) -> str:
     """Why ``p`` is not started on this machine ('' where it may be): its training and evaluation, with those of
-    its pair's other half where that is not started either (``fresh``), measured here (``cost.model_hours``)
-    would pass ``max_hours``: half a pair answers nothing, so a pair too long for this machine is left whole.
-    ``hours_of`` caches measurements across calls; a model already started is always continued."""
+    its pair's other half where that is not started either (``fresh``), measured on this kind of machine
+    (``hours``: a model -> ``cost.remembered_hours``) would pass ``max_hours``: half a pair answers nothing, so a
+    pair too long for this machine is left whole. A model already started is always continued."""
     if not max_hours:
         return ""
     run = (p, *(q for q in stride_twins(p, plan) if fresh(q)))
-    for q in run:
-        if q.name not in hours_of:
-            hours_of[q.name] = model_hours(train.parse_args(q.train_args(data_dir, threads)), q.evaluations)
-    total = sum(hours_of[q.name]["total"] for q in run)
+    total = sum(hours(q)["total"] for q in run)
     if total <= max_hours:
         return ""
-    parts = [f"{q.name} {_hours_text(hours_of[q.name])}" for q in run]
+    parts = [f"{q.name} {_hours_text(hours(q))}" for q in run]
     whose = "with its pair's other half, not started either" if len(run) > 1 else "alone"
     return (
         f"about {total:.1f} hours on this machine {whose}: {'; '.join(parts)}; over --max-hours {max_hours:g}, "
@@ -94,7 +95,9 @@ def too_long(p, plan, data_dir: str, threads: int, max_hours: float, hours_of: d
 
 def _hours_text(m: dict) -> str:
     total, train_h = m["total"], m["hours"]["train"]
-    return f"{total:.1f} (training {train_h:.1f} at {m['rates']['train']:.1f} img/s, evaluation {total - train_h:.1f})"
+    when = f", measured {m['measured']} on this kind of machine" if m.get("remembered") else ""
+    rate = m["rates"]["train"]
+    return f"{total:.1f} (training {train_h:.1f} at {rate:.1f} img/s, evaluation {total - train_h:.1f}{when})"
 
 
 def build(
@@ -105,9 +108,15 @@ def build(
     def fresh(q) -> bool:  # neither trained nor started: what a start here commits this machine to
         return not trained_as_planned(q, directory) and not resume_state(run_dir, q.name).exists()
 
+    def hours(q) -> dict:  # each model measured at most once per build, and once per kind of machine
+        if q.name not in hours_of:
+            cfg = train.parse_args(q.train_args(data_dir, threads))
+            hours_of[q.name] = remembered_hours(cfg, q.evaluations, Path(run_dir) / MEASURED)
+        return hours_of[q.name]
+
     for p in unfinished_first(plan, run_dir, directory):
         if not trained_as_planned(p, directory):
-            if fresh(p) and (why := too_long(p, plan, data_dir, threads, max_hours, hours_of, fresh)):
+            if fresh(p) and (why := too_long(p, plan, max_hours, hours, fresh)):
                 print(f"== not starting {p.name}: {why}", file=sys.stderr, flush=True)
                 skipped.append(p.name)
                 continue

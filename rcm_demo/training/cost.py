@@ -4,17 +4,21 @@ timed on random data (the arithmetic does not depend on the weights), and from t
 a model, and does not start one whose training and evaluation would pass its ``--max-hours`` on this machine.
 
     model_hours(cfg, EVAL_AT)["total"]   # about 35 for a width-64 ResNet18 1122 on a 2-core AVX2 EPYC (fp32)
+    remembered_hours(cfg, EVAL_AT, Path("runs/measured-hours.json"))   # the same, measured once per machine kind
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import hashlib
+import json
+import time
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
 
 from ..attacks.evaluation import EVAL_ATTACKS
-from ..hardware import memory_format
+from ..hardware import arithmetic, memory_format
 from ..progress import clock
 from ..zoo import PRETRAINED_DIR, CheckpointError, checkpoint_name, get_checkpoint, read_checkpoints
 from .config import TrainConfig
@@ -113,3 +117,56 @@ def model_hours(
                 per_image = (aa_ratio(cfg) if key == "autoattack" else 1.0) / rates[timed_key]
                 hours[key] = n * per_image / 3600
     return {"hours": hours, "total": sum(hours.values()), "rates": rates}
+
+
+# Settings that say where things lie, not what is computed: a measurement holds whatever they are.
+_WHERE = ("data_dir", "data_root", "download", "out_dir", "run_dir", "resume")
+
+
+def machine_kind(device: torch.device) -> dict:
+    """What a measurement on ``device`` holds for: the CPU's model, family and feature flags (or the GPU's
+    name), the cores and threads, torch's version, the arithmetic and the memory layout."""
+    kind = {"torch": torch.__version__, "arithmetic": arithmetic(device), "layout": str(memory_format(device))}
+    if device.type == "cuda":
+        return {**kind, "gpu": torch.cuda.get_device_name(device)}
+    cpu = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if not line.strip():
+                    break  # the first processor's block describes them all
+                k, _, v = line.partition(":")
+                if k.strip() in ("vendor_id", "cpu family", "model", "model name", "flags"):
+                    cpu[k.strip()] = v.strip()
+    except OSError:
+        pass
+    flags = hashlib.sha256(cpu.pop("flags", "").encode()).hexdigest()[:16]
+    return {**kind, **cpu, "flags_sha256": flags, "cores": torch.get_num_threads()}
+
+
+def remembered_hours(cfg: TrainConfig, evaluations, path: Path, device: torch.device | None = None) -> dict:
+    """``model_hours``, kept in the JSON file ``path`` under this machine kind (``machine_kind``), ``cfg``'s
+    settings and ``evaluations``: measured once per kind of machine rather than at every session's start (a
+    width-64 pair takes about 5 minutes of the build's cores on a 2-core AVX2 EPYC). The answer says when it
+    was measured (``measured``) and whether it came from the file (``remembered``); a file that does not read
+    as such a book is measured over."""
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    settings = {k: v for k, v in asdict(cfg).items() if k not in _WHERE}
+    what = json.dumps([machine_kind(device), settings, [list(e) for e in evaluations]], sort_keys=True, default=str)
+    key = hashlib.sha256(what.encode()).hexdigest()[:20]
+    try:
+        book = json.loads(Path(path).read_text())
+        if not isinstance(book, dict):
+            book = {}
+    except (OSError, ValueError):
+        book = {}
+    kept = book.get(key)
+    if isinstance(kept, dict) and {"hours", "total", "rates", "measured"} <= set(kept):
+        return {**kept, "remembered": True}
+    m = {**model_hours(cfg, evaluations, device), "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    book[key] = {**m, "model": cfg.spec.name, "machine": machine_kind(device)}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(book, indent=1, sort_keys=True) + "\n")
+    return {**m, "remembered": False}
