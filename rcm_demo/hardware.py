@@ -30,6 +30,23 @@ def _cpu_words() -> frozenset[str]:
         return frozenset()
 
 
+@functools.cache
+def cpu_fields() -> dict[str, str]:
+    """The first processor's fields of /proc/cpuinfo ('model name', 'flags', ...), which describe them all;
+    empty where there is none."""
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if not line.strip():
+                    break
+                k, _, v = line.partition(":")
+                fields[k.strip()] = v.strip()
+    except OSError:
+        pass
+    return fields
+
+
 def cpu_fast_bf16() -> bool:
     """True where bf16 autocast was measured to pay off on the CPU: AMX tiles (Intel Sapphire Rapids and
     later), and AMD EPYCs with AVX512-BF16 (Zen 4): on a 2-core one, an N-FGSM training step of a width-64

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from ..attacks.evaluation import EVAL_ATTACKS
-from ..hardware import arithmetic, memory_format
+from ..hardware import arithmetic, cpu_fields, memory_format
 from ..progress import clock
 from ..zoo import PRETRAINED_DIR, CheckpointError, checkpoint_name, get_checkpoint, read_checkpoints
 from .config import TrainConfig
@@ -129,19 +129,10 @@ def machine_kind(device: torch.device) -> dict:
     kind = {"torch": torch.__version__, "arithmetic": arithmetic(device), "layout": str(memory_format(device))}
     if device.type == "cuda":
         return {**kind, "gpu": torch.cuda.get_device_name(device)}
-    cpu = {}
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if not line.strip():
-                    break  # the first processor's block describes them all
-                k, _, v = line.partition(":")
-                if k.strip() in ("vendor_id", "cpu family", "model", "model name", "flags"):
-                    cpu[k.strip()] = v.strip()
-    except OSError:
-        pass
+    keep = ("vendor_id", "cpu family", "model", "model name", "flags")
+    cpu = {k: v for k, v in cpu_fields().items() if k in keep}
     flags = hashlib.sha256(cpu.pop("flags", "").encode()).hexdigest()[:16]
-    return {**kind, **cpu, "flags_sha256": flags, "cores": torch.get_num_threads()}
+    return {**kind, **cpu, "flags_sha256": flags, "threads": torch.get_num_threads()}
 
 
 def remembered_hours(cfg: TrainConfig, evaluations, path: Path, device: torch.device | None = None) -> dict:
