@@ -21,16 +21,6 @@ def model_device(model: nn.Module) -> torch.device:
 
 
 @functools.cache
-def _cpu_words() -> frozenset[str]:
-    """The words of /proc/cpuinfo: its feature flags and vendor (empty where there is none)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            return frozenset(f.read().split())
-    except OSError:
-        return frozenset()
-
-
-@functools.cache
 def cpu_fields() -> dict[str, str]:
     """The first processor's fields of /proc/cpuinfo ('model name', 'flags', ...), which describe them all;
     empty where there is none."""
@@ -45,6 +35,13 @@ def cpu_fields() -> dict[str, str]:
     except OSError:
         pass
     return fields
+
+
+@functools.cache  # asked on every autocast decision
+def _cpu_words() -> frozenset[str]:
+    """The CPU's feature flags and vendor, from ``cpu_fields`` (empty where there is no /proc/cpuinfo)."""
+    fields = cpu_fields()
+    return frozenset(fields.get("flags", "").split()) | frozenset(fields.get("vendor_id", "").split())
 
 
 def cpu_fast_bf16() -> bool:

@@ -446,7 +446,7 @@ def test_a_pair_too_long_for_this_machine_is_not_started_but_a_started_model_con
     assert measured == [] and [c[0] for c in calls] == [four.strides, eight.strides]
 
 
-def test_measured_hours_are_kept_per_kind_of_machine_and_settings(tmp_path, monkeypatch, capsys):
+def test_measured_hours_are_kept_per_kind_of_machine_and_settings(tmp_path, monkeypatch):
     from rcm_demo.training import build_zoo, cost
     from rcm_demo.training.config import TrainConfig
 

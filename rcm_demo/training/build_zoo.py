@@ -14,7 +14,7 @@ same command is started again. ``--status FILE`` keeps a one-line JSON status of
 Before a model starts, its hours on this machine are measured (``training.cost``), with its pair's other half
 where that is not started either; a model (or pair) that would pass ``--max-hours`` (30) is left for a faster
 machine and the build goes on with the next. Measurements are kept in ``runs/measured-hours.json`` per kind of
-machine (CPU model and flags, cores, torch, arithmetic): delete it to measure again.
+machine (CPU model and flags, threads, torch, arithmetic): delete it to measure again.
 """
 
 from __future__ import annotations

@@ -125,7 +125,7 @@ _WHERE = ("data_dir", "data_root", "download", "out_dir", "run_dir", "resume")
 
 def machine_kind(device: torch.device) -> dict:
     """What a measurement on ``device`` holds for: the CPU's model, family and feature flags (or the GPU's
-    name), the cores and threads, torch's version, the arithmetic and the memory layout."""
+    name), torch's threads and version, the arithmetic and the memory layout."""
     kind = {"torch": torch.__version__, "arithmetic": arithmetic(device), "layout": str(memory_format(device))}
     if device.type == "cuda":
         return {**kind, "gpu": torch.cuda.get_device_name(device)}
@@ -145,7 +145,8 @@ def remembered_hours(cfg: TrainConfig, evaluations, path: Path, device: torch.de
         torch.set_num_threads(cfg.threads)
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     settings = {k: v for k, v in asdict(cfg).items() if k not in _WHERE}
-    what = json.dumps([machine_kind(device), settings, [list(e) for e in evaluations]], sort_keys=True, default=str)
+    kind = machine_kind(device)
+    what = json.dumps([kind, settings, [list(e) for e in evaluations]], sort_keys=True, default=str)
     key = hashlib.sha256(what.encode()).hexdigest()[:20]
     try:
         book = json.loads(Path(path).read_text())
@@ -157,7 +158,7 @@ def remembered_hours(cfg: TrainConfig, evaluations, path: Path, device: torch.de
     if isinstance(kept, dict) and {"hours", "total", "rates", "measured"} <= set(kept):
         return {**kept, "remembered": True}
     m = {**model_hours(cfg, evaluations, device), "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    book[key] = {**m, "model": cfg.spec.name, "machine": machine_kind(device)}
+    book[key] = {**m, "model": cfg.spec.name, "machine": kind}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(book, indent=1, sort_keys=True) + "\n")
     return {**m, "remembered": False}
