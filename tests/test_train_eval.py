@@ -733,8 +733,8 @@ def test_plan_order_trades_and_paper_width_right_after_preact_seed_1_vgg_seeds_l
     assert names[at + 1 : at + 5] == [
         "resnet18w16_s1222_x1_avg.trades",
         "resnet18w16_s1122_x1_avg.trades",
+        "resnet18w64_s1122_x1_avg.at",  # the half only a fast machine may start, first (plan.py)
         "resnet18w64_s1222_x1_avg.at",
-        "resnet18w64_s1122_x1_avg.at",
     ]
     assert names[at + 5 : at + 7] == [
         "preactresnet18w16_s1222_x1_avg.at.seed2",
@@ -746,7 +746,7 @@ def test_plan_order_trades_and_paper_width_right_after_preact_seed_1_vgg_seeds_l
     assert (trades.recipe, trades.trades_beta, trades.at_steps) == ("trades", 6.0, 10)
     assert trades.at_alpha == pytest.approx(2 / 255) and trades.eps == pytest.approx(8 / 255)
     assert (trades.epochs, trades.lr, trades.schedule, trades.width) == (15, 0.2, "onecycle", 16)
-    wide = config.parse_args(zoo_plan.PLAN[at + 3].train_args("", 0))
+    wide = config.parse_args(zoo_plan.PLAN[at + 4].train_args("", 0))  # 1222, as PLAN[0]
     lite = config.parse_args(zoo_plan.PLAN[0].train_args("", 0))
     differ = {k for k, v in wide.card_config().items() if lite.card_config()[k] != v}
     assert differ == {"width", "tier"}  # the paper's width at the lite budget: nothing else changes
