@@ -129,6 +129,11 @@ def test_a_run_cut_off_within_an_epoch_resumes_there_and_ends_bit_identical(tiny
         train.main(_flags(tiny_folder, part, *flags))
     state = torch.load(part / "runs" / name / "state.pt", weights_only=True)
     assert state["epoch"] == 1 and state["within_epoch"]["step"] == 2
+    from rcm_demo.training import build_zoo
+
+    said = build_zoo.started_text(str(part / "runs"), name)  # what --list says of a half-trained model
+    assert said.startswith("started: 1 of 2 epochs, step 2 of epoch 2, ") and said.endswith("state.pt)")
+    assert build_zoo.started_text(str(part / "runs"), "resnet18w4_s1122_x1_avg.at") == ""
     train.main(_flags(tiny_folder, part, *flags, "--resume"))
     assert calls["n"] == 8 + 3  # the resumed run did only the rest of epoch 2
     got = zoo.load_model(name, directory=part / "pt")

@@ -26,6 +26,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import torch
+
 from ..zoo import PRETRAINED_DIR, get_checkpoint
 from . import evaluate, train
 from .compact import compact
@@ -55,6 +57,18 @@ def _dir_flag(flag: str, directory: Path, default: Path) -> list[str]:
 def resume_state(run_dir: str, name: str) -> Path:
     """Where a half-trained model's resume point lies: its existence means the model has started."""
     return Path(run_dir) / name / "state.pt"
+
+
+def started_text(run_dir: str, name: str) -> str:
+    """How far a half-trained model is, read from its resume state ('' where it has none), for ``--list``."""
+    path = resume_state(run_dir, name)
+    if not path.exists():
+        return ""
+    state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)  # a width-64 state is ~90 MB
+    done, within = state["epoch"], state.get("within_epoch")
+    step = f", step {within['step']} of epoch {done + 1}" if within else ""
+    hours = (state["seconds"] + (within["seconds"] if within else 0)) / 3600
+    return f"started: {done} of {state['config']['epochs']} epochs{step}, {hours:.1f} h of training ({path})"
 
 
 def unfinished_first(plan, run_dir: str = "runs", directory: Path = PRETRAINED_DIR) -> tuple:
@@ -176,7 +190,9 @@ def main(argv=None):
     if a.list:
         for r in plan_status(plan, Path(a.dir)):
             todo = "; ".join(f"{k} on {n}" for k, n in r["to_evaluate"]) or "nothing"
-            print(f"{r['name']:42s} trained: {'yes' if r['trained'] else 'no ':3s}  to evaluate: {todo}")
+            started = started_text(a.run_dir, r["name"])
+            print(f"{r['name']:42s} trained: {'yes' if r['trained'] else 'no ':3s}  to evaluate: {todo}", end="")
+            print(f"  {started}" if started else "")
         return
     if not a.data_dir:
         ap.error("--data-dir is needed to train and evaluate (the CIFAR-10 ImageFolder with train/ and test/)")
