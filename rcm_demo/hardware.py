@@ -44,6 +44,17 @@ def _cpu_words() -> frozenset[str]:
     return frozenset(fields.get("flags", "").split()) | frozenset(fields.get("vendor_id", "").split())
 
 
+def cpu_vector_words() -> str:
+    """The CPU's widest matrix or vector extension, in the words the docs use for machine kinds ('AMX',
+    'AVX512-BF16', 'AVX-512', 'AVX2'; '' where none of these): two EPYCs of one model name differ 4-8x in
+    a width-64 model's hours by it, so the cards say it beside the name."""
+    words = _cpu_words()
+    for flag, text in (("amx_bf16", "AMX"), ("avx512_bf16", "AVX512-BF16"), ("avx512f", "AVX-512"), ("avx2", "AVX2")):
+        if flag in words:
+            return text
+    return ""
+
+
 def cpu_fast_bf16() -> bool:
     """True where bf16 autocast was measured to pay off on the CPU: AMX tiles (Intel Sapphire Rapids and
     later), and AMD EPYCs with AVX512-BF16 (Zen 4): on a 2-core one, an N-FGSM training step of a width-64

@@ -14,7 +14,7 @@ from PIL import Image
 from rcm_demo import attacks, data, hardware, zoo
 from rcm_demo.attacks import projected
 from rcm_demo.training import evaluate, report, steps, train
-from rcm_demo.zoo import intervals
+from rcm_demo.zoo import intervals, tables
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -759,16 +759,23 @@ def test_plan_order_trades_and_paper_width_right_after_preact_seed_1_vgg_seeds_l
 
 
 @pytest.mark.parametrize(
-    "words, fast",
+    "words, fast, kind",
     [
-        ({"GenuineIntel", "avx512f", "avx512_bf16", "amx_bf16"}, True),  # Sapphire Rapids: AMX tiles
-        ({"AuthenticAMD", "avx512f", "avx512_bf16"}, True),  # Zen 4 EPYC: 1.8-2.4x an fp32 training step
-        ({"GenuineIntel", "avx512f", "avx512_bf16"}, False),  # Xeon without AMX: within 10% of fp32
-        ({"AuthenticAMD", "avx2"}, False),  # emulated bf16: 7x slower than fp32
+        ({"GenuineIntel", "avx2", "avx512f", "avx512_bf16", "amx_bf16"}, True, "AMX"),  # Sapphire Rapids
+        ({"AuthenticAMD", "avx2", "avx512f", "avx512_bf16"}, True, "AVX512-BF16"),  # Zen 4: 1.8-2.4x fp32
+        ({"GenuineIntel", "avx2", "avx512f", "avx512_bf16"}, False, "AVX512-BF16"),  # no AMX: within 10%
+        ({"AuthenticAMD", "avx2"}, False, "AVX2"),  # emulated bf16: 7x slower than fp32
+        ({"GenuineIntel"}, False, ""),
     ],
 )
-def test_cpu_bf16_autocast_only_where_it_was_measured_faster(monkeypatch, words, fast):
+def test_cpu_bf16_autocast_only_where_it_was_measured_faster(monkeypatch, words, fast, kind):
     monkeypatch.setattr(hardware, "_cpu_words", lambda: frozenset(words))
     assert hardware.cpu_fast_bf16() is fast
+    assert hardware.cpu_vector_words() == kind  # the cards' hardware line tells two EPYCs apart by it
+    monkeypatch.setattr(train, "cpu_fields", lambda: {"model name": "AMD EPYC"})
+    said = tables.hardware_text(train._hardware(torch.device("cpu"), 1))
+    assert said == f"AMD EPYC{f' with {kind}' if kind else ''}, {torch.get_num_threads()} thread" + "s" * (
+        torch.get_num_threads() != 1
+    )
     assert hardware.arithmetic("cpu") == ("bf16 autocast" if fast else "fp32")
     assert hardware.arithmetic("cpu", "fp32") == "fp32"

@@ -26,7 +26,7 @@ import torch
 import torch.distributed as dist
 
 from ..data import fixed_subset, load_cifar10
-from ..hardware import arithmetic, cpu_fields, memory_format
+from ..hardware import arithmetic, cpu_fields, cpu_vector_words, memory_format
 from ..progress import Progress, clock
 from ..zoo import checkpoint_name, save_checkpoint
 from .config import INITS, TrainConfig, lr_at, parse_args, recipe_description, resume_key
@@ -234,6 +234,7 @@ def _hardware(device, world) -> str:
     if device.type == "cuda":
         return f"{world} x {torch.cuda.get_device_name(device)}"
     cpu = cpu_fields().get("model name") or platform.processor() or platform.machine()
+    cpu += f" with {cpu_vector_words()}" if cpu_vector_words() else ""
     return f"{world} x CPU process ({cpu}, {torch.get_num_threads()} threads, {os.cpu_count()} cores visible)"
 
 
