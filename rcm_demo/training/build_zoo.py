@@ -35,7 +35,7 @@ from .cost import remembered_hours
 from .plan import PLAN, missing_evaluations, plan_status, trained_as_planned
 
 # Runs longer than this on the machine at hand are not started (the workplace's ~30 CPU-hours line): the
-# width-64 pair measured 9.7 hours on an AVX512-BF16 EPYC and 48–75 on AVX2 ones (docs/training.md).
+# width-64 pair measured 9.7–16.9 hours on AVX512-BF16 EPYCs and 48–75 on AVX2 ones (docs/training.md).
 MAX_HOURS = 30.0
 # AutoAttack's resume step: its batches are the long ones (an estimated hour per 500 images of VGG16 11222).
 AA_BATCH = 100

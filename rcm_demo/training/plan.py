@@ -113,8 +113,8 @@ PLAN = (
     # 8/255; 4.4x / 4.9x an N-FGSM step here in bf16, under the 8x that would call for a cheaper one).
     Planned("1222", 1, "avg", "trades"),
     Planned("1122", 1, "avg", "trades"),
-    # The main pair at the paper's width (64), the lite budget: about 9.7 hours of a 2-core AVX512-BF16 EPYC
-    # together, 47 of an AVX2 one (bench/tier_cost.py, docs/training.md), where build_zoo's --max-hours
+    # The main pair at the paper's width (64), the lite budget: 9.7-16.9 hours of a 2-core AVX512-BF16 EPYC
+    # together, 47-75 of an AVX2 one (bench/tier_cost.py, docs/training.md), where build_zoo's --max-hours
     # leaves the pair whole for a faster machine; after TRADES, which answers in a third of the shorter time.
     # The 8x8 half first: alone it passes the 30-hour line on an AVX2 EPYC and the 4x4 half does not, so the
     # fast machine that starts the pair starts the half only such a machine may start (a started model goes on).

@@ -234,7 +234,7 @@ def _hardware(device, world) -> str:
     if device.type == "cuda":
         return f"{world} x {torch.cuda.get_device_name(device)}"
     cpu = cpu_fields().get("model name") or platform.processor() or platform.machine()
-    cpu += f" with {cpu_vector_words()}" if cpu_vector_words() else ""
+    cpu += f" with {kind}" if (kind := cpu_vector_words()) else ""
     return f"{world} x CPU process ({cpu}, {torch.get_num_threads()} threads, {os.cpu_count()} cores visible)"
 
 
