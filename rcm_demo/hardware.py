@@ -46,7 +46,7 @@ def _cpu_words() -> frozenset[str]:
 
 def cpu_vector_words() -> str:
     """The CPU's widest matrix or vector extension, in the words the docs use for machine kinds ('AMX',
-    'AVX512-BF16', 'AVX-512', 'AVX2'; '' where none of these): two EPYCs of one model name differ 4-8x in
+    'AVX512-BF16', 'AVX-512', 'AVX2'; '' where none of these): two EPYCs of one model name differ 3-8x in
     a width-64 model's hours by it, so the cards say it beside the name."""
     words = _cpu_words()
     for flag, text in (("amx_bf16", "AMX"), ("avx512_bf16", "AVX512-BF16"), ("avx512f", "AVX-512"), ("avx2", "AVX2")):
