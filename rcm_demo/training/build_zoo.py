@@ -65,10 +65,9 @@ def started_text(run_dir: str, name: str) -> str:
     if not path.exists():
         return ""
     state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)  # a width-64 state is ~90 MB
-    done, within = state["epoch"], state.get("within_epoch")
-    step = f", step {within['step']} of epoch {done + 1}" if within else ""
-    hours = (state["seconds"] + (within["seconds"] if within else 0)) / 3600
-    return f"started: {done} of {state['config']['epochs']} epochs{step}, {hours:.1f} h of training ({path})"
+    where, seconds = train.resume_point(state)
+    epochs = f"{state['epoch']} of {state['config']['epochs']} epochs"
+    return f"started: {epochs}{where}, {seconds / 3600:.1f} h of training ({path})"
 
 
 def unfinished_first(plan, run_dir: str = "runs", directory: Path = PRETRAINED_DIR) -> tuple:
@@ -190,9 +189,8 @@ def main(argv=None):
     if a.list:
         for r in plan_status(plan, Path(a.dir)):
             todo = "; ".join(f"{k} on {n}" for k, n in r["to_evaluate"]) or "nothing"
-            started = started_text(a.run_dir, r["name"])
-            print(f"{r['name']:42s} trained: {'yes' if r['trained'] else 'no ':3s}  to evaluate: {todo}", end="")
-            print(f"  {started}" if started else "")
+            started = f"  {s}" if (s := started_text(a.run_dir, r["name"])) else ""
+            print(f"{r['name']:42s} trained: {'yes' if r['trained'] else 'no ':3s}  to evaluate: {todo}{started}")
         return
     if not a.data_dir:
         ap.error("--data-dir is needed to train and evaluate (the CIFAR-10 ImageFolder with train/ and test/)")

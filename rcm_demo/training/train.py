@@ -96,11 +96,8 @@ def train(cfg: TrainConfig, argv=None) -> dict:
         opt.load_state_dict(state["optimizer"])
         start_epoch, history, seconds = state["epoch"], state["history"], state["seconds"]
         within = state.get("within_epoch")  # a mid-epoch resume point: where in the epoch, and its generator
-        log(
-            f"resumed {name} after epoch {start_epoch}"
-            + (f", step {within['step']} of epoch {start_epoch + 1}" if within else "")
-            + f" ({seconds + (within['seconds'] if within else 0):.0f} s so far)"
-        )
+        where, so_far = resume_point(state)
+        log(f"resumed {name} after epoch {start_epoch}{where} ({so_far:.0f} s so far)")
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
 
     steps_per_epoch = len(ys) // cfg.batch_size
@@ -213,6 +210,15 @@ def train(cfg: TrainConfig, argv=None) -> dict:
         dist.barrier()
         dist.destroy_process_group()
     return info
+
+
+def resume_point(state: dict) -> tuple[str, float]:
+    """Where a resume state stands within its epoch (', step S of epoch E', or '' at an epoch's end) and its
+    seconds of training so far: the resumed run's log line and ``build_zoo --list`` say it alike."""
+    within = state.get("within_epoch")
+    if not within:
+        return "", state["seconds"]
+    return f", step {within['step']} of epoch {state['epoch'] + 1}", state["seconds"] + within["seconds"]
 
 
 def _rank_weight_hashes(model, distributed) -> list[str]:
