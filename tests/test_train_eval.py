@@ -772,10 +772,13 @@ def test_cpu_bf16_autocast_only_where_it_was_measured_faster(monkeypatch, words,
     monkeypatch.setattr(hardware, "_cpu_words", lambda: frozenset(words))
     assert hardware.cpu_fast_bf16() is fast
     assert hardware.cpu_vector_words() == kind  # the cards' hardware line tells two EPYCs apart by it
+    threads = f"{torch.get_num_threads()} thread" + "s" * (torch.get_num_threads() != 1)
     monkeypatch.setattr(train, "cpu_fields", lambda: {"model name": "AMD EPYC"})
     said = tables.hardware_text(train._hardware(torch.device("cpu"), 1))
-    assert said == f"AMD EPYC{f' with {kind}' if kind else ''}, {torch.get_num_threads()} thread" + "s" * (
-        torch.get_num_threads() != 1
-    )
+    assert said == f"AMD EPYC{f' with {kind}' if kind else ''}, {threads}"
+    # the generation, where /proc/cpuinfo gives it: one masked model name covers Zen 4 and Zen 5
+    monkeypatch.setattr(train, "cpu_fields", lambda: {"model name": "AMD EPYC", "cpu family": "26", "model": "2"})
+    said = tables.hardware_text(train._hardware(torch.device("cpu"), 1))
+    assert said == f"AMD EPYC (family 26, model 2){f' with {kind}' if kind else ''}, {threads}"
     assert hardware.arithmetic("cpu") == ("bf16 autocast" if fast else "fp32")
     assert hardware.arithmetic("cpu", "fp32") == "fp32"

@@ -239,7 +239,10 @@ def _rank_weight_hashes(model, distributed) -> list[str]:
 def _hardware(device, world) -> str:
     if device.type == "cuda":
         return f"{world} x {torch.cuda.get_device_name(device)}"
-    cpu = cpu_fields().get("model name") or platform.processor() or platform.machine()
+    fields = cpu_fields()
+    cpu = fields.get("model name") or platform.processor() or platform.machine()
+    # a VM's masked 'AMD EPYC' hides its generation: Zen 4 (family 25) and Zen 5 (26) differ 1.5x per epoch
+    cpu += f" (family {fields['cpu family']}, model {fields['model']})" if "cpu family" in fields else ""
     cpu += f" with {kind}" if (kind := cpu_vector_words()) else ""
     return f"{world} x CPU process ({cpu}, {torch.get_num_threads()} threads, {os.cpu_count()} cores visible)"
 
