@@ -242,7 +242,8 @@ def _hardware(device, world) -> str:
     fields = cpu_fields()
     cpu = fields.get("model name") or platform.processor() or platform.machine()
     # a VM's masked 'AMD EPYC' hides its generation: Zen 4 (family 25) and Zen 5 (26) differ 1.5x per epoch
-    cpu += f" (family {fields['cpu family']}, model {fields['model']})" if "cpu family" in fields else ""
+    if "cpu family" in fields and "model" in fields:  # x86 only; ARM's /proc/cpuinfo has neither
+        cpu += f" (family {fields['cpu family']}, model {fields['model']})"
     cpu += f" with {kind}" if (kind := cpu_vector_words()) else ""
     return f"{world} x CPU process ({cpu}, {torch.get_num_threads()} threads, {os.cpu_count()} cores visible)"
 
