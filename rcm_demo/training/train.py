@@ -241,7 +241,7 @@ def _hardware(device, world) -> str:
         return f"{world} x {torch.cuda.get_device_name(device)}"
     fields = cpu_fields()
     cpu = fields.get("model name") or platform.processor() or platform.machine()
-    # a VM's masked 'AMD EPYC' hides its generation: Zen 4 (family 25) and Zen 5 (26) differ 1.5x per epoch
+    # a VM's masked 'AMD EPYC' hides its generation: Zen 4 (family 25) and Zen 5 (26) differ 1.5-1.8x per epoch
     if "cpu family" in fields and "model" in fields:  # x86 only; ARM's /proc/cpuinfo has neither
         cpu += f" (family {fields['cpu family']}, model {fields['model']})"
     cpu += f" with {kind}" if (kind := cpu_vector_words()) else ""
