@@ -9,6 +9,7 @@ in the default layout elsewhere, where the ratio is 1 by construction).
 Plain: fp32, default memory format, the same SGD optimiser and (for "at") the same attack in fp32.
 
     python bench/train_throughput.py --recipe at --strides 1122     # the lite tier's N-FGSM step
+    python bench/train_throughput.py --recipe at --layouts          # fp32: channels_last vs the default layout
 """
 
 import argparse
@@ -55,6 +56,7 @@ def main():
     p.add_argument("--steps", type=int, default=15)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--at-method", default="nfgsm", choices=["nfgsm", "fgsm-rs", "pgd"], help="pgd: PGD-3")
+    p.add_argument("--layouts", action="store_true", help="instead: fp32 channels_last against fp32 default layout")
     a = p.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -62,6 +64,12 @@ def main():
     common = dict(
         arch=a.arch, width=a.width, strides=a.strides, scale=a.scale, recipe=a.recipe, at_method=a.at_method, at_steps=3
     )
+    if a.layouts:  # the measurement behind hardware.memory_format's choice on CPUs without AVX-512
+        fp32 = TrainConfig(**common, precision="fp32")
+        nhwc, nchw = (throughput(fp32, cl, a.steps, a.batch, device) for cl in (True, False))
+        print(f"{fp32.spec.name} recipe {a.recipe}, batch {a.batch}, {device}, {torch.get_num_threads()} threads")
+        print(f"fp32 channels_last {nhwc:,.1f} img/s vs default layout {nchw:,.1f} img/s: ratio {nhwc / nchw:.2f}x")
+        return
     shipped_cl = device.type == "cpu" and (cpu_nhwc() or cpu_fast_bf16())  # the layout train.py uses here
     shipped = throughput(TrainConfig(**common, precision="auto"), shipped_cl, a.steps, a.batch, device)
     plain = throughput(TrainConfig(**common, precision="fp32"), False, a.steps, a.batch, device)
