@@ -64,19 +64,18 @@ def main():
     common = dict(
         arch=a.arch, width=a.width, strides=a.strides, scale=a.scale, recipe=a.recipe, at_method=a.at_method, at_steps=3
     )
+    fp32 = TrainConfig(**common, precision="fp32")
+    print(
+        f"{fp32.spec.name} recipe {a.recipe}, batch {a.batch}, {device}, "
+        f"{torch.get_num_threads()} threads, torch {torch.__version__}"
+    )
     if a.layouts:  # the measurement behind hardware.memory_format's choice on CPUs without AVX-512
-        fp32 = TrainConfig(**common, precision="fp32")
         nhwc, nchw = (throughput(fp32, cl, a.steps, a.batch, device) for cl in (True, False))
-        print(f"{fp32.spec.name} recipe {a.recipe}, batch {a.batch}, {device}, {torch.get_num_threads()} threads")
         print(f"fp32 channels_last {nhwc:,.1f} img/s vs default layout {nchw:,.1f} img/s: ratio {nhwc / nchw:.2f}x")
         return
     shipped_cl = device.type == "cpu" and (cpu_nhwc() or cpu_fast_bf16())  # the layout train.py uses here
     shipped = throughput(TrainConfig(**common, precision="auto"), shipped_cl, a.steps, a.batch, device)
-    plain = throughput(TrainConfig(**common, precision="fp32"), False, a.steps, a.batch, device)
-    print(
-        f"{TrainConfig(**common).spec.name} recipe {a.recipe}, batch {a.batch}, {device}, "
-        f"{torch.get_num_threads()} threads, torch {torch.__version__}"
-    )
+    plain = throughput(fp32, False, a.steps, a.batch, device)
     print(f"shipped {shipped:,.0f} img/s vs plain fp32 {plain:,.0f} img/s: ratio {shipped / plain:.2f}x (goal >= 1.8x)")
 
 
