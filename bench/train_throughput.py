@@ -21,14 +21,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from rcm_demo.hardware import cpu_fast_bf16, cpu_nhwc  # noqa: E402
+from rcm_demo.hardware import memory_format  # noqa: E402
 from rcm_demo.training.config import TrainConfig  # noqa: E402
 from rcm_demo.training.steps import train_step  # noqa: E402
 
 
-def throughput(cfg, channels_last, steps, batch, device):
+def throughput(cfg, fmt, steps, batch, device):
     torch.manual_seed(0)
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
     model = cfg.spec.build().to(device, memory_format=fmt).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
     g = torch.Generator().manual_seed(0)
@@ -70,12 +69,14 @@ def main():
         f"{torch.get_num_threads()} threads, torch {torch.__version__}"
     )
     if a.layouts:  # the measurement behind hardware.memory_format's choice on CPUs without AVX-512
-        nhwc, nchw = (throughput(fp32, cl, a.steps, a.batch, device) for cl in (True, False))
+        nhwc, nchw = (
+            throughput(fp32, f, a.steps, a.batch, device) for f in (torch.channels_last, torch.contiguous_format)
+        )
         print(f"fp32 channels_last {nhwc:,.1f} img/s vs default layout {nchw:,.1f} img/s: ratio {nhwc / nchw:.2f}x")
         return
-    shipped_cl = device.type == "cpu" and (cpu_nhwc() or cpu_fast_bf16())  # the layout train.py uses here
-    shipped = throughput(TrainConfig(**common, precision="auto"), shipped_cl, a.steps, a.batch, device)
-    plain = throughput(fp32, False, a.steps, a.batch, device)
+    auto = TrainConfig(**common, precision="auto")  # in the layout train.py uses here
+    shipped = throughput(auto, memory_format(device), a.steps, a.batch, device)
+    plain = throughput(fp32, torch.contiguous_format, a.steps, a.batch, device)
     print(f"shipped {shipped:,.0f} img/s vs plain fp32 {plain:,.0f} img/s: ratio {shipped / plain:.2f}x (goal >= 1.8x)")
 
 
