@@ -5,6 +5,7 @@ the files it reads, and this checkout commits what it produces.
     python -m devtools.zoo_session watch --build ../build   # commit each finished epoch of width-16 runs
     python -m devtools.zoo_session land NAME --build ../build   # a finished model: card, weights, train.log
     python -m devtools.zoo_session save --build ../build    # at a session's end: the running model's state
+                                                            # (its checkpoint and card once it is trained)
                                                             # and the build's measured hours (runs/measured-hours.json)
 
 Width-16 resume states are committed per epoch (about 6 MB); width-64 ones (about 90 MB with momentum) only
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from rcm_demo.training.build_zoo import MEASURED
+from rcm_demo.training.build_zoo import MEASURED, TRAINED
 from rcm_demo.zoo import parse_checkpoint_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,7 +105,8 @@ def land(build: Path, name: str) -> None:
     for ext in ("json", "safetensors"):
         shutil.copy2(build / "pretrained" / f"{name}.{ext}", ROOT / "pretrained" / f"{name}.{ext}")
     _bring(build, name, ("train.log",))
-    for leftover in (ROOT / "runs" / name).glob("*.pt"):  # the card is complete: resume points have done their job
+    run = ROOT / "runs" / name
+    for leftover in [*run.glob("*.pt"), *run.glob(f"{TRAINED}/*")]:  # the card is complete: resume points are done
         _git("rm", "-q", "--cached", "--ignore-unmatch", str(leftover.relative_to(ROOT)))
         leftover.unlink()
     subprocess.run([sys.executable, "-m", "rcm_demo.evaluate", "--readme"], cwd=ROOT, check=True)
@@ -123,7 +125,20 @@ def save(build: Path) -> None:
     if not name or not (build / "runs" / name).exists():
         print(f"nothing running to save ({status})")
         return
-    paths = _bring(build, name, ("state.pt", "train.log", "eval-*.pt"))
+    if status.get("step") != "train" and (build / "pretrained" / f"{name}.json").exists():
+        # Trained, its evaluation unfinished: the checkpoint and its card (with the metrics finished so far)
+        # replace the resume state, so the next session evaluates on where this one stopped instead of
+        # training the last step again and measuring every metric anew (build_zoo.restore_trained).
+        dest = ROOT / "runs" / name / TRAINED
+        dest.mkdir(parents=True, exist_ok=True)
+        for ext in ("safetensors", "json"):
+            shutil.copy2(build / "pretrained" / f"{name}.{ext}", dest / f"{name}.{ext}")
+        _git("rm", "-q", "--cached", "--ignore-unmatch", f"runs/{name}/state.pt")
+        (ROOT / "runs" / name / "state.pt").unlink(missing_ok=True)
+        paths = [f"runs/{name}/{TRAINED}/{name}.{ext}" for ext in ("safetensors", "json")]
+        paths += _bring(build, name, ("train.log", "eval-*.pt"))
+    else:
+        paths = _bring(build, name, ("state.pt", "train.log", "eval-*.pt"))
     _git("add", *paths)
     print(f"staged {', '.join(paths)} ({status.get('step')}); commit them before the session ends")
 

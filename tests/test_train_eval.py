@@ -391,6 +391,18 @@ def test_seed_names_and_build_zoo_plan(tiny_folder, tmp_path, monkeypatch):
     (aa,) = calls  # only the missing metric, resumable, in AutoAttack's smaller batches
     assert aa[aa.index("--attacks") + 1] == "autoattack" and aa[aa.index("--resume-dir") + 1] == runs
     assert aa[aa.index("--batch-size") + 1] == str(build_zoo.AA_BATCH)
+    # A session ended mid-evaluation and saved the trained model beside its resume points (zoo_session save):
+    # a fresh checkout's build puts it back and measures only the missing metric, training nothing.
+    saved = Path(runs) / plan[1].name / build_zoo.TRAINED
+    saved.mkdir(parents=True)
+    for ext in ("safetensors", "json"):
+        (pt / f"{plan[1].name}.{ext}").rename(saved / f"{plan[1].name}.{ext}")
+    calls.clear()
+    build_zoo.build(plan, str(tiny_folder), 1, pt, run_dir=runs)
+    (aa,) = calls
+    assert aa[aa.index("--attacks") + 1] == "autoattack"
+    assert json.loads(card.read_text())["metrics"].keys() == meta["metrics"].keys()  # restored with its metrics
+    assert not saved.exists()  # the build's copy is the one that goes on
 
 
 def test_a_half_trained_model_is_finished_first(tmp_path):

@@ -3,10 +3,13 @@ written within an epoch and width-64 states are not (those go in with ``save``, 
 
 import json
 import subprocess
+from pathlib import Path
 
 import torch
 
 from devtools import zoo_session
+
+REPO = Path(__file__).resolve().parent.parent  # this checkout, before a test points ROOT elsewhere
 
 
 def _git(repo, *args):
@@ -69,3 +72,30 @@ def test_save_stages_the_running_models_state_whatever_its_width(tmp_path, monke
         f"runs/{wide}/train.log",
     ]
     assert torch.load(repo / "runs" / wide / "state.pt", weights_only=True)["within_epoch"] == {"step": 100}
+
+
+def test_save_of_a_trained_model_carries_its_checkpoint_and_card_instead_of_its_state(tmp_path, monkeypatch):
+    repo, build = _repo(tmp_path, monkeypatch)
+    wide = "resnet18w64_s1122_x1_avg.at"
+    _state(repo, wide, epoch=10, within_epoch={"step": 50})  # what an earlier session's save committed
+    _git(repo, "add", "runs")
+    _git(repo, "commit", "-q", "-m", "earlier save")
+    _state(build, wide, epoch=15)
+    (build / "runs" / wide / "eval-cw30.pt").write_bytes(b"eval")
+    (build / "pretrained").mkdir()
+    (build / "pretrained" / f"{wide}.safetensors").write_bytes(b"weights")
+    (build / "pretrained" / f"{wide}.json").write_text('{"metrics": {"pgd20": {}}}')
+    (build / "runs" / "status.json").write_text(json.dumps({"step": "evaluate", "name": wide}))
+    zoo_session.save(build)
+    staged = _git(repo, "diff", "--cached", "--name-status").split("\n")
+    assert sorted(s for s in staged if s) == [
+        f"A\truns/{wide}/eval-cw30.pt",
+        f"A\truns/{wide}/trained/{wide}.json",
+        f"A\truns/{wide}/trained/{wide}.safetensors",
+        f"D\truns/{wide}/state.pt",  # 90 MB that the next session no longer needs
+        f"M\truns/{wide}/train.log",
+    ]
+    assert (repo / "runs" / wide / "trained" / f"{wide}.json").read_text() == '{"metrics": {"pgd20": {}}}'
+    # ... and the repository's .gitignore lets them in, as it does resume states
+    for path in (f"runs/{wide}/trained/{wide}.safetensors", f"runs/{wide}/state.pt", f"runs/{wide}/eval-cw30.pt"):
+        assert subprocess.run(["git", "-C", str(REPO), "check-ignore", "-q", path]).returncode == 1, path

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from dataclasses import replace
@@ -42,6 +43,9 @@ AA_BATCH = 100
 # Measured hours per model and kind of machine (``cost.remembered_hours``), beside the resume states and
 # committed with them, so a new session on the same kind of machine does not measure again.
 MEASURED = "measured-hours.json"
+# Where ``zoo_session save`` keeps a trained model whose evaluation a session's end cut off: its checkpoint and
+# card (with the metrics finished so far) in ``<run-dir>/<name>/trained/``, restored before the build goes on.
+TRAINED = "trained"
 
 
 def _write_status(path: str, **fields) -> None:
@@ -68,6 +72,19 @@ def started_text(run_dir: str, name: str) -> str:
     where, seconds = train.resume_point(state)
     epochs = f"{state['epoch']} of {state['config']['epochs']} epochs"
     return f"started: {epochs}{where}, {seconds / 3600:.1f} h of training ({path})"
+
+
+def restore_trained(plan, run_dir: str, directory: Path) -> list[str]:
+    """Copy each planned model saved as trained (``TRAINED``) into ``directory`` where that has no card for it,
+    so its evaluation goes on from the metrics on that card and the partial ones beside it. Returns the names."""
+    restored = []
+    for p in plan:
+        src, dest = Path(run_dir) / p.name / TRAINED, Path(directory)
+        if (src / f"{p.name}.json").exists() and not (dest / f"{p.name}.json").exists():
+            for ext in ("safetensors", "json"):  # the card last: a card without its weights reads as broken
+                shutil.copy2(src / f"{p.name}.{ext}", dest / f"{p.name}.{ext}")
+            restored.append(p.name)
+    return restored
 
 
 def unfinished_first(plan, run_dir: str = "runs", directory: Path = PRETRAINED_DIR) -> tuple:
@@ -127,6 +144,8 @@ def build(
             hours_of[q.name] = remembered_hours(cfg, q.evaluations, Path(run_dir) / MEASURED)
         return hours_of[q.name]
 
+    for name in restore_trained(plan, run_dir, directory):
+        print(f"== restored {name}: trained in an earlier session, its evaluation unfinished", file=sys.stderr)
     for p in unfinished_first(plan, run_dir, directory):
         if not trained_as_planned(p, directory):
             if fresh(p) and (why := too_long(p, plan, max_hours, hours, fresh)):
@@ -154,6 +173,7 @@ def build(
         state = resume_state(run_dir, p.name)
         if state.exists():  # the checkpoint and its card are complete: the resume point has done its job
             state.unlink()
+        shutil.rmtree(Path(run_dir) / p.name / TRAINED, ignore_errors=True)
     _write_status(status, step="done", not_started=skipped)
 
 
