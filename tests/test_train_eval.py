@@ -397,6 +397,7 @@ def test_seed_names_and_build_zoo_plan(tiny_folder, tmp_path, monkeypatch):
     saved.mkdir(parents=True)
     for ext in ("safetensors", "json"):
         (pt / f"{plan[1].name}.{ext}").rename(saved / f"{plan[1].name}.{ext}")
+    assert build_zoo.started_text(runs, plan[1].name).startswith("trained in an earlier session")  # --list
     calls.clear()
     build_zoo.build(plan, str(tiny_folder), 1, pt, run_dir=runs)
     (aa,) = calls

@@ -64,10 +64,11 @@ def resume_state(run_dir: str, name: str) -> Path:
 
 
 def started_text(run_dir: str, name: str) -> str:
-    """How far a half-trained model is, read from its resume state ('' where it has none), for ``--list``."""
-    path = resume_state(run_dir, name)
+    """How far a half-trained model is, read from its resume state, or that it was saved trained (``TRAINED``);
+    '' where it has neither. For ``--list``."""
+    path, saved = resume_state(run_dir, name), Path(run_dir) / name / TRAINED
     if not path.exists():
-        return ""
+        return f"trained in an earlier session, its evaluation unfinished ({saved})" if saved.exists() else ""
     state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)  # a width-64 state is ~90 MB
     where, seconds = train.resume_point(state)
     epochs = f"{state['epoch']} of {state['config']['epochs']} epochs"
@@ -208,6 +209,9 @@ def main(argv=None):
         plan = tuple(by_name[n] for n in dict.fromkeys(names))
     if a.list:
         for r in plan_status(plan, Path(a.dir)):
+            saved = Path(a.run_dir) / r["name"] / TRAINED
+            if not r["trained"] and (saved / f"{r['name']}.json").exists():  # what the build would restore
+                r = plan_status([q for q in plan if q.name == r["name"]], saved)[0]
             todo = "; ".join(f"{k} on {n}" for k, n in r["to_evaluate"]) or "nothing"
             started = f"  {s}" if (s := started_text(a.run_dir, r["name"])) else ""
             print(f"{r['name']:42s} trained: {'yes' if r['trained'] else 'no ':3s}  to evaluate: {todo}{started}")
