@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from rcm_demo.training.build_zoo import MEASURED, TRAINED
+from rcm_demo.training.build_zoo import MEASURED, copy_checkpoint, saved_trained
 from rcm_demo.zoo import parse_checkpoint_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,11 +102,10 @@ def watch(build: Path, every: float = 60.0) -> None:
 
 
 def land(build: Path, name: str) -> None:
-    for ext in ("json", "safetensors"):
-        shutil.copy2(build / "pretrained" / f"{name}.{ext}", ROOT / "pretrained" / f"{name}.{ext}")
+    copy_checkpoint(name, build / "pretrained", ROOT / "pretrained")
     _bring(build, name, ("train.log",))
-    run = ROOT / "runs" / name
-    for leftover in [*run.glob("*.pt"), *run.glob(f"{TRAINED}/*")]:  # the card is complete: resume points are done
+    # the card is complete: resume points and a trained copy saved mid-evaluation have done their job
+    for leftover in [*(ROOT / "runs" / name).glob("*.pt"), *saved_trained(ROOT / "runs", name).glob("*")]:
         _git("rm", "-q", "--cached", "--ignore-unmatch", str(leftover.relative_to(ROOT)))
         leftover.unlink()
     subprocess.run([sys.executable, "-m", "rcm_demo.evaluate", "--readme"], cwd=ROOT, check=True)
@@ -129,14 +128,10 @@ def save(build: Path) -> None:
         # Trained, its evaluation unfinished: the checkpoint and its card (with the metrics finished so far)
         # replace the resume state, so the next session evaluates on where this one stopped instead of
         # training the last step again and measuring every metric anew (build_zoo.restore_trained).
-        dest = ROOT / "runs" / name / TRAINED
-        dest.mkdir(parents=True, exist_ok=True)
-        for ext in ("safetensors", "json"):
-            shutil.copy2(build / "pretrained" / f"{name}.{ext}", dest / f"{name}.{ext}")
+        copies = copy_checkpoint(name, build / "pretrained", saved_trained(ROOT / "runs", name))
         _git("rm", "-q", "--cached", "--ignore-unmatch", f"runs/{name}/state.pt")
         (ROOT / "runs" / name / "state.pt").unlink(missing_ok=True)
-        paths = [f"runs/{name}/{TRAINED}/{name}.{ext}" for ext in ("safetensors", "json")]
-        paths += _bring(build, name, ("train.log", "eval-*.pt"))
+        paths = [str(c.relative_to(ROOT)) for c in copies] + _bring(build, name, ("train.log", "eval-*.pt"))
     else:
         paths = _bring(build, name, ("state.pt", "train.log", "eval-*.pt"))
     _git("add", *paths)

@@ -63,10 +63,25 @@ def resume_state(run_dir: str, name: str) -> Path:
     return Path(run_dir) / name / "state.pt"
 
 
+def saved_trained(run_dir: str, name: str) -> Path:
+    """Where ``zoo_session save`` put a trained model whose evaluation is unfinished (``TRAINED``)."""
+    return Path(run_dir) / name / TRAINED
+
+
+def copy_checkpoint(name: str, src: Path, dest: Path) -> list[Path]:
+    """Copy a checkpoint's weights, then its card (a card without its weights reads as broken), from ``src`` to
+    ``dest``; returns the copies."""
+    Path(dest).mkdir(parents=True, exist_ok=True)
+    out = []
+    for ext in ("safetensors", "json"):
+        out.append(Path(shutil.copy2(Path(src) / f"{name}.{ext}", Path(dest) / f"{name}.{ext}")))
+    return out
+
+
 def started_text(run_dir: str, name: str) -> str:
     """How far a half-trained model is, read from its resume state, or that it was saved trained (``TRAINED``);
     '' where it has neither. For ``--list``."""
-    path, saved = resume_state(run_dir, name), Path(run_dir) / name / TRAINED
+    path, saved = resume_state(run_dir, name), saved_trained(run_dir, name)
     if not path.exists():
         return f"trained in an earlier session, its evaluation unfinished ({saved})" if saved.exists() else ""
     state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)  # a width-64 state is ~90 MB
@@ -80,10 +95,9 @@ def restore_trained(plan, run_dir: str, directory: Path) -> list[str]:
     so its evaluation goes on from the metrics on that card and the partial ones beside it. Returns the names."""
     restored = []
     for p in plan:
-        src, dest = Path(run_dir) / p.name / TRAINED, Path(directory)
-        if (src / f"{p.name}.json").exists() and not (dest / f"{p.name}.json").exists():
-            for ext in ("safetensors", "json"):  # the card last: a card without its weights reads as broken
-                shutil.copy2(src / f"{p.name}.{ext}", dest / f"{p.name}.{ext}")
+        src = saved_trained(run_dir, p.name)
+        if (src / f"{p.name}.json").exists() and not (Path(directory) / f"{p.name}.json").exists():
+            copy_checkpoint(p.name, src, directory)
             restored.append(p.name)
     return restored
 
@@ -174,7 +188,7 @@ def build(
         state = resume_state(run_dir, p.name)
         if state.exists():  # the checkpoint and its card are complete: the resume point has done its job
             state.unlink()
-        shutil.rmtree(Path(run_dir) / p.name / TRAINED, ignore_errors=True)
+        shutil.rmtree(saved_trained(run_dir, p.name), ignore_errors=True)
     _write_status(status, step="done", not_started=skipped)
 
 
@@ -209,7 +223,7 @@ def main(argv=None):
         plan = tuple(by_name[n] for n in dict.fromkeys(names))
     if a.list:
         for r in plan_status(plan, Path(a.dir)):
-            saved = Path(a.run_dir) / r["name"] / TRAINED
+            saved = saved_trained(a.run_dir, r["name"])
             if not r["trained"] and (saved / f"{r['name']}.json").exists():  # what the build would restore
                 r = plan_status([q for q in plan if q.name == r["name"]], saved)[0]
             todo = "; ".join(f"{k} on {n}" for k, n in r["to_evaluate"]) or "nothing"
