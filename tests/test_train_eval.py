@@ -454,11 +454,14 @@ def test_a_pair_too_long_for_this_machine_is_not_started_but_a_started_model_con
     assert f"== not starting {four.name}: about 31.0 hours on this machine with its pair's other half" in err
     assert f"{eight.name} 29.0 (training 1.0 at 5.0 img/s, evaluation 28.0)" in err and "--max-hours 30" in err
     assert f"== not starting {eight.name}: about 31.0 hours" in err
+    assert f"== starting {alone.name}: about 2.0 hours on this machine alone: " in err  # the estimate is logged
+    assert f"== starting {started.name}" not in err and "within --max-hours 30" in err
     assert json.loads(status.read_text())["not_started"] == [four.name, eight.name]
     measured.clear(), calls.clear()
     trained.add(four.name)  # its 4x4 half trained elsewhere: the 8x8 alone fits
     build_zoo.build((four, eight), "data", 2, tmp_path, run_dir=str(runs), max_hours=30)
     assert measured == [eight.spec.name] and [c[0] for c in calls] == [eight.strides]
+    assert f"== starting {eight.name}: about 29.0 hours on this machine alone" in capsys.readouterr().err
     measured.clear(), calls.clear(), trained.clear()
     build_zoo.build((four, eight), "data", 2, tmp_path, run_dir=str(runs), max_hours=0)  # 0: no limit
     assert measured == [] and [c[0] for c in calls] == [four.strides, eight.strides]

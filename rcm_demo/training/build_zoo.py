@@ -119,23 +119,22 @@ def stride_twins(p, plan) -> tuple:
     return tuple(q for q in plan if q != p and replace(q, strides=p.strides) == p)
 
 
-def too_long(p, plan, max_hours: float, hours, fresh) -> str:
-    """Why ``p`` is not started on this machine ('' where it may be): its training and evaluation, with those of
-    its pair's other half where that is not started either (``fresh``), measured on this kind of machine
-    (``hours``: a model -> ``cost.remembered_hours``) would pass ``max_hours``: half a pair answers nothing, so a
-    pair too long for this machine is left whole. A model already started is always continued."""
+def start_check(p, plan, max_hours: float, hours, fresh) -> tuple[bool, str]:
+    """Whether ``p`` may start on this machine, and the measured estimate that says why: its training and
+    evaluation, with those of its pair's other half where that is not started either (``fresh``), measured on
+    this kind of machine (``hours``: a model -> ``cost.remembered_hours``), against ``max_hours``. Half a pair
+    answers nothing, so a pair too long for this machine is left whole. A model already started is always
+    continued; ``max_hours`` 0 measures nothing."""
     if not max_hours:
-        return ""
+        return True, ""
     run = (p, *(q for q in stride_twins(p, plan) if fresh(q)))
     total = sum(hours(q)["total"] for q in run)
-    if total <= max_hours:
-        return ""
     parts = [f"{q.name} {_hours_text(hours(q))}" for q in run]
     whose = "with its pair's other half, not started either" if len(run) > 1 else "alone"
-    return (
-        f"about {total:.1f} hours on this machine {whose}: {'; '.join(parts)}; over --max-hours {max_hours:g}, "
-        "a faster machine starts it"
-    )
+    fits = total <= max_hours
+    then = "within" if fits else "over"
+    then += f" --max-hours {max_hours:g}" + ("" if fits else ", a faster machine starts it")
+    return fits, f"about {total:.1f} hours on this machine {whose}: {'; '.join(parts)}; {then}"
 
 
 def _hours_text(m: dict) -> str:
@@ -163,10 +162,13 @@ def build(
         print(f"== restored {name}: trained in an earlier session, its evaluation unfinished", file=sys.stderr)
     for p in unfinished_first(plan, run_dir, directory):
         if not trained_as_planned(p, directory):
-            if fresh(p) and (why := too_long(p, plan, max_hours, hours, fresh)):
+            fits, why = start_check(p, plan, max_hours, hours, fresh) if fresh(p) else (True, "")
+            if not fits:
                 print(f"== not starting {p.name}: {why}", file=sys.stderr, flush=True)
                 skipped.append(p.name)
                 continue
+            if why:  # the estimate a start is measured against stays in the log
+                print(f"== starting {p.name}: {why}", file=sys.stderr, flush=True)
             _write_status(status, step="train", name=p.name)
             print(f"== training {p.name}", file=sys.stderr, flush=True)
             where = _dir_flag("--out-dir", directory, PRETRAINED_DIR) + _dir_flag(
