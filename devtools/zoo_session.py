@@ -4,6 +4,7 @@ the files it reads, and this checkout commits what it produces.
 
     python -m devtools.zoo_session watch --build ../build   # commit each finished epoch of width-16 runs
     python -m devtools.zoo_session land NAME --build ../build   # a finished model: card, weights, train.log
+                                                                # (and runs/measured-hours.json)
     python -m devtools.zoo_session save --build ../build    # at a session's end: the running model's state
                                                             # (its checkpoint and card once it is trained)
                                                             # and the build's measured hours (runs/measured-hours.json)
@@ -108,17 +109,29 @@ def land(build: Path, name: str) -> None:
     for leftover in [*(ROOT / "runs" / name).glob("*.pt"), *saved_trained(ROOT / "runs", name).glob("*")]:
         _git("rm", "-q", "--cached", "--ignore-unmatch", str(leftover.relative_to(ROOT)))
         leftover.unlink()
-    subprocess.run([sys.executable, "-m", "rcm_demo.evaluate", "--readme"], cwd=ROOT, check=True)
-    _git("add", f"pretrained/{name}.json", f"pretrained/{name}.safetensors", f"runs/{name}", "README.md", "docs")
+    regenerate_docs()
+    landed = (f"pretrained/{name}.json", f"pretrained/{name}.safetensors", f"runs/{name}", "README.md", "docs")
+    if _git("add", *landed):
+        raise SystemExit(f"git add {' '.join(landed)} failed (above); nothing of {name} is staged")
+    _bring_measured(build)  # the next model's measurement, taken when the build started it
     print(f"{name} landed and staged; look at the pages, then commit")
 
 
-def save(build: Path) -> None:
+def regenerate_docs() -> None:
+    """The README's and docs/' tables and sentences, from the cards now in pretrained/."""
+    subprocess.run([sys.executable, "-m", "rcm_demo.evaluate", "--readme"], cwd=ROOT, check=True)
+
+
+def _bring_measured(build: Path) -> None:
     measured = build / "runs" / MEASURED  # the build's measured hours per kind of machine: not measured again
     if measured.exists():
         (ROOT / "runs").mkdir(exist_ok=True)
         shutil.copy2(measured, ROOT / "runs" / MEASURED)
         _git("add", f"runs/{MEASURED}")
+
+
+def save(build: Path) -> None:
+    _bring_measured(build)
     status = json.loads((build / "runs" / "status.json").read_text())
     name = status.get("name")
     if not name or not (build / "runs" / name).exists():

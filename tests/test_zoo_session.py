@@ -5,6 +5,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 import torch
 
 from devtools import zoo_session
@@ -99,3 +100,44 @@ def test_save_of_a_trained_model_carries_its_checkpoint_and_card_instead_of_its_
     # ... and the repository's .gitignore lets them in, as it does resume states
     for path in (f"runs/{wide}/trained/{wide}.safetensors", f"runs/{wide}/state.pt", f"runs/{wide}/eval-cw30.pt"):
         assert subprocess.run(["git", "-C", str(REPO), "check-ignore", "-q", path]).returncode == 1, path
+
+
+def test_land_brings_the_finished_checkpoint_and_drops_what_the_build_no_longer_needs(tmp_path, monkeypatch):
+    repo, build = _repo(tmp_path, monkeypatch)
+    wide = "resnet18w64_s1122_x1_avg.at"
+    saved = repo / "runs" / wide / "trained"  # an earlier session's save: the trained copy and a cut-off partial
+    saved.mkdir(parents=True)
+    (saved / f"{wide}.safetensors").write_bytes(b"weights")
+    (saved / f"{wide}.json").write_text('{"metrics": {"pgd20": {}}}')
+    (repo / "runs" / wide / "eval-cw30.pt").write_bytes(b"partial")
+    (repo / "runs" / wide / "train.log").write_text("epochs\n")
+    _git(repo, "add", "runs")
+    _git(repo, "commit", "-q", "-m", "earlier save")
+    (build / "pretrained").mkdir(parents=True)
+    (build / "pretrained" / f"{wide}.safetensors").write_bytes(b"weights")
+    (build / "pretrained" / f"{wide}.json").write_text('{"metrics": {"pgd20": {}, "cw30": {}}}')
+    (build / "runs" / wide).mkdir(parents=True)
+    (build / "runs" / wide / "train.log").write_text("epochs\nevaluated\n")
+    (build / "runs" / "measured-hours.json").write_text('{"next model": {}}\n')
+    regenerated = []
+    monkeypatch.setattr(zoo_session, "regenerate_docs", lambda: regenerated.append(True))
+    with pytest.raises(SystemExit, match="nothing of resnet18w64_s1122_x1_avg.at is staged"):
+        zoo_session.land(build, wide)  # a checkout without docs/: git add fails, and land says so
+    regenerated.clear()  # ... and running it again once the cause is mended finishes the job
+    (repo / "docs").mkdir()
+    (repo / "docs" / "zoo.md").write_text("tables\n")
+    zoo_session.land(build, wide)
+    assert regenerated == [True]  # the README's tables and sentences are made again from the cards
+    staged = _git(repo, "diff", "--cached", "--no-renames", "--name-status").split("\n")
+    assert sorted(s for s in staged if s) == [
+        "A\tdocs/zoo.md",
+        f"A\tpretrained/{wide}.json",
+        f"A\tpretrained/{wide}.safetensors",
+        "A\truns/measured-hours.json",
+        f"D\truns/{wide}/eval-cw30.pt",
+        f"D\truns/{wide}/trained/{wide}.json",
+        f"D\truns/{wide}/trained/{wide}.safetensors",
+        f"M\truns/{wide}/train.log",
+    ]
+    assert (repo / "pretrained" / f"{wide}.json").read_text() == '{"metrics": {"pgd20": {}, "cw30": {}}}'
+    assert not (repo / "runs" / wide / "trained").exists() or not any((repo / "runs" / wide / "trained").iterdir())
