@@ -109,6 +109,7 @@ def land(build: Path, name: str) -> None:
     for leftover in [*(ROOT / "runs" / name).glob("*.pt"), *saved_trained(ROOT / "runs", name).glob("*")]:
         _git("rm", "-q", "--cached", "--ignore-unmatch", str(leftover.relative_to(ROOT)))
         leftover.unlink()
+    shutil.rmtree(saved_trained(ROOT / "runs", name), ignore_errors=True)  # --list reads a saved copy from it
     regenerate_docs()
     landed = (f"pretrained/{name}.json", f"pretrained/{name}.safetensors", f"runs/{name}", "README.md", "docs")
     if _git("add", *landed):

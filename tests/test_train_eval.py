@@ -404,6 +404,8 @@ def test_seed_names_and_build_zoo_plan(tiny_folder, tmp_path, monkeypatch):
     assert aa[aa.index("--attacks") + 1] == "autoattack"
     assert json.loads(card.read_text())["metrics"].keys() == meta["metrics"].keys()  # restored with its metrics
     assert not saved.exists()  # the build's copy is the one that goes on
+    saved.mkdir()  # an empty folder (a checkout where git left it) does not make a finished model look unfinished
+    assert build_zoo.started_text(runs, plan[1].name) == ""
 
 
 def test_a_half_trained_model_is_finished_first(tmp_path):

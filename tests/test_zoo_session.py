@@ -140,4 +140,4 @@ def test_land_brings_the_finished_checkpoint_and_drops_what_the_build_no_longer_
         f"M\truns/{wide}/train.log",
     ]
     assert (repo / "pretrained" / f"{wide}.json").read_text() == '{"metrics": {"pgd20": {}, "cw30": {}}}'
-    assert not (repo / "runs" / wide / "trained").exists() or not any((repo / "runs" / wide / "trained").iterdir())
+    assert not (repo / "runs" / wide / "trained").exists()

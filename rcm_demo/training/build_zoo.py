@@ -83,7 +83,8 @@ def started_text(run_dir: str, name: str) -> str:
     '' where it has neither. For ``--list``."""
     path, saved = resume_state(run_dir, name), saved_trained(run_dir, name)
     if not path.exists():
-        return f"trained in an earlier session, its evaluation unfinished ({saved})" if saved.exists() else ""
+        saved_card = (saved / f"{name}.json").exists()  # an empty folder left behind says nothing
+        return f"trained in an earlier session, its evaluation unfinished ({saved})" if saved_card else ""
     state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)  # a width-64 state is ~90 MB
     where, seconds = train.resume_point(state)
     epochs = f"{state['epoch']} of {state['config']['epochs']} epochs"
