@@ -107,8 +107,7 @@ def land(build: Path, name: str) -> None:
     _bring(build, name, ("train.log",))
     # the card is complete: resume points and a trained copy saved mid-evaluation have done their job
     for leftover in [*(ROOT / "runs" / name).glob("*.pt"), *saved_trained(ROOT / "runs", name).glob("*")]:
-        _git("rm", "-q", "--cached", "--ignore-unmatch", str(leftover.relative_to(ROOT)))
-        leftover.unlink()
+        _untrack(leftover)
     shutil.rmtree(saved_trained(ROOT / "runs", name), ignore_errors=True)  # --list reads a saved copy from it
     regenerate_docs()
     landed = (f"pretrained/{name}.json", f"pretrained/{name}.safetensors", f"runs/{name}", "README.md", "docs")
@@ -116,6 +115,12 @@ def land(build: Path, name: str) -> None:
         raise SystemExit(f"git add {' '.join(landed)} failed (above); nothing of {name} is staged")
     _bring_measured(build)  # the next model's measurement, taken when the build started it
     print(f"{name} landed and staged; look at the pages, then commit")
+
+
+def _untrack(path: Path) -> None:
+    """Remove ``path`` (under ROOT) from the index and the disk, wherever it is still in either."""
+    _git("rm", "-q", "--cached", "--ignore-unmatch", str(path.relative_to(ROOT)))
+    path.unlink(missing_ok=True)
 
 
 def regenerate_docs() -> None:
@@ -143,8 +148,7 @@ def save(build: Path) -> None:
         # replace the resume state, so the next session evaluates on where this one stopped instead of
         # training the last step again and measuring every metric anew (build_zoo.restore_trained).
         copies = copy_checkpoint(name, build / "pretrained", saved_trained(ROOT / "runs", name))
-        _git("rm", "-q", "--cached", "--ignore-unmatch", f"runs/{name}/state.pt")
-        (ROOT / "runs" / name / "state.pt").unlink(missing_ok=True)
+        _untrack(ROOT / "runs" / name / "state.pt")
         paths = [str(c.relative_to(ROOT)) for c in copies] + _bring(build, name, ("train.log", "eval-*.pt"))
     else:
         paths = _bring(build, name, ("state.pt", "train.log", "eval-*.pt"))

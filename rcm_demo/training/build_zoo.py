@@ -68,6 +68,11 @@ def saved_trained(run_dir: str, name: str) -> Path:
     return Path(run_dir) / name / TRAINED
 
 
+def has_saved_trained(run_dir: str, name: str) -> bool:
+    """Whether ``saved_trained`` holds the model's card (an empty folder left behind says nothing)."""
+    return (saved_trained(run_dir, name) / f"{name}.json").exists()
+
+
 def copy_checkpoint(name: str, src: Path, dest: Path) -> list[Path]:
     """Copy a checkpoint's weights, then its card (a card without its weights reads as broken), from ``src`` to
     ``dest``; returns the copies."""
@@ -81,10 +86,11 @@ def copy_checkpoint(name: str, src: Path, dest: Path) -> list[Path]:
 def started_text(run_dir: str, name: str) -> str:
     """How far a half-trained model is, read from its resume state, or that it was saved trained (``TRAINED``);
     '' where it has neither. For ``--list``."""
-    path, saved = resume_state(run_dir, name), saved_trained(run_dir, name)
+    path = resume_state(run_dir, name)
     if not path.exists():
-        saved_card = (saved / f"{name}.json").exists()  # an empty folder left behind says nothing
-        return f"trained in an earlier session, its evaluation unfinished ({saved})" if saved_card else ""
+        if not has_saved_trained(run_dir, name):
+            return ""
+        return f"trained in an earlier session, its evaluation unfinished ({saved_trained(run_dir, name)})"
     state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)  # a width-64 state is ~90 MB
     where, seconds = train.resume_point(state)
     epochs = f"{state['epoch']} of {state['config']['epochs']} epochs"
@@ -96,9 +102,8 @@ def restore_trained(plan, run_dir: str, directory: Path) -> list[str]:
     so its evaluation goes on from the metrics on that card and the partial ones beside it. Returns the names."""
     restored = []
     for p in plan:
-        src = saved_trained(run_dir, p.name)
-        if (src / f"{p.name}.json").exists() and not (Path(directory) / f"{p.name}.json").exists():
-            copy_checkpoint(p.name, src, directory)
+        if has_saved_trained(run_dir, p.name) and not (Path(directory) / f"{p.name}.json").exists():
+            copy_checkpoint(p.name, saved_trained(run_dir, p.name), directory)
             restored.append(p.name)
     return restored
 
@@ -133,8 +138,8 @@ def start_check(p, plan, max_hours: float, hours, fresh) -> tuple[bool, str]:
     parts = [f"{q.name} {_hours_text(hours(q))}" for q in run]
     whose = "with its pair's other half, not started either" if len(run) > 1 else "alone"
     fits = total <= max_hours
-    then = "within" if fits else "over"
-    then += f" --max-hours {max_hours:g}" + ("" if fits else ", a faster machine starts it")
+    limit = f"--max-hours {max_hours:g}"
+    then = f"within {limit}" if fits else f"over {limit}, a faster machine starts it"
     return fits, f"about {total:.1f} hours on this machine {whose}: {'; '.join(parts)}; {then}"
 
 
@@ -226,9 +231,8 @@ def main(argv=None):
         plan = tuple(by_name[n] for n in dict.fromkeys(names))
     if a.list:
         for r in plan_status(plan, Path(a.dir)):
-            saved = saved_trained(a.run_dir, r["name"])
-            if not r["trained"] and (saved / f"{r['name']}.json").exists():  # what the build would restore
-                r = plan_status([q for q in plan if q.name == r["name"]], saved)[0]
+            if not r["trained"] and has_saved_trained(a.run_dir, r["name"]):  # what the build would restore
+                r = plan_status([q for q in plan if q.name == r["name"]], saved_trained(a.run_dir, r["name"]))[0]
             todo = "; ".join(f"{k} on {n}" for k, n in r["to_evaluate"]) or "nothing"
             started = f"  {s}" if (s := started_text(a.run_dir, r["name"])) else ""
             print(f"{r['name']:42s} trained: {'yes' if r['trained'] else 'no ':3s}  to evaluate: {todo}{started}")
