@@ -149,6 +149,9 @@ def save(build: Path) -> None:
         # training the last step again and measuring every metric anew (build_zoo.restore_trained).
         copies = copy_checkpoint(name, build / "pretrained", saved_trained(ROOT / "runs", name))
         _untrack(ROOT / "runs" / name / "state.pt")
+        for partial in (ROOT / "runs" / name).glob("eval-*.pt"):  # finished since: its metric is on the card
+            if not (build / "runs" / name / partial.name).exists():
+                _untrack(partial)
         paths = [str(c.relative_to(ROOT)) for c in copies] + _bring(build, name, ("train.log", "eval-*.pt"))
     else:
         paths = _bring(build, name, ("state.pt", "train.log", "eval-*.pt"))

@@ -79,6 +79,7 @@ def test_save_of_a_trained_model_carries_its_checkpoint_and_card_instead_of_its_
     repo, build = _repo(tmp_path, monkeypatch)
     wide = "resnet18w64_s1122_x1_avg.at"
     _state(repo, wide, epoch=10, within_epoch={"step": 50})  # what an earlier session's save committed
+    (repo / "runs" / wide / "eval-pgd20.pt").write_bytes(b"cut off")  # finished in the build since
     _git(repo, "add", "runs")
     _git(repo, "commit", "-q", "-m", "earlier save")
     _state(build, wide, epoch=15)
@@ -91,12 +92,14 @@ def test_save_of_a_trained_model_carries_its_checkpoint_and_card_instead_of_its_
     staged = _git(repo, "diff", "--cached", "--name-status").split("\n")
     assert sorted(s for s in staged if s) == [
         f"A\truns/{wide}/eval-cw30.pt",
+        f"D\truns/{wide}/eval-pgd20.pt",  # PGD-20 is on the card now: resuming it would measure nothing
         f"A\truns/{wide}/trained/{wide}.json",
         f"A\truns/{wide}/trained/{wide}.safetensors",
         f"D\truns/{wide}/state.pt",  # 90 MB that the next session no longer needs
         f"M\truns/{wide}/train.log",
     ]
     assert (repo / "runs" / wide / "trained" / f"{wide}.json").read_text() == '{"metrics": {"pgd20": {}}}'
+    assert not (repo / "runs" / wide / "eval-pgd20.pt").exists()
     # ... and the repository's .gitignore lets them in, as it does resume states
     for path in (f"runs/{wide}/trained/{wide}.safetensors", f"runs/{wide}/state.pt", f"runs/{wide}/eval-cw30.pt"):
         assert subprocess.run(["git", "-C", str(REPO), "check-ignore", "-q", path]).returncode == 1, path
