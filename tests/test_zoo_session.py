@@ -92,9 +92,9 @@ def test_save_of_a_trained_model_carries_its_checkpoint_and_card_instead_of_its_
     staged = _git(repo, "diff", "--cached", "--name-status").split("\n")
     assert sorted(s for s in staged if s) == [
         f"A\truns/{wide}/eval-cw30.pt",
-        f"D\truns/{wide}/eval-pgd20.pt",  # PGD-20 is on the card now: resuming it would measure nothing
         f"A\truns/{wide}/trained/{wide}.json",
         f"A\truns/{wide}/trained/{wide}.safetensors",
+        f"D\truns/{wide}/eval-pgd20.pt",  # PGD-20 is on the card now: resuming it would measure nothing
         f"D\truns/{wide}/state.pt",  # 90 MB that the next session no longer needs
         f"M\truns/{wide}/train.log",
     ]
